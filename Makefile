@@ -1,0 +1,20 @@
+# autonf — two commands on a fresh machine:
+#   make demo   runs the main job on built-in data
+#   make test   runs the test suite
+GO ?= go
+
+.PHONY: build demo test bench vet fmt
+
+build:
+	$(GO) build -o bin/autonf ./cmd/autonf
+
+demo: build
+	./scripts/demo.sh
+
+test:
+	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 15m ./...
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./tensor ./flow

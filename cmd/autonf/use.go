@@ -1,0 +1,174 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/autonf/autonf/data"
+	"github.com/autonf/autonf/flow"
+	"github.com/autonf/autonf/model"
+)
+
+// loadForModel reads a data file for a trained model: without --columns it
+// picks the model's columns by name when the file has them (in any order,
+// among others), else it takes the file as is.
+func loadForModel(m *model.Model, path, columns, header string) (*data.Table, error) {
+	hm, err := data.ParseHeaderMode(header)
+	if err != nil {
+		return nil, err
+	}
+	opt := data.LoadOptions{Columns: splitList(columns), Header: hm}
+	t, err := model.LoadTable(path, opt, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	if columns == "" && t.Cols != len(m.Columns) {
+		idx := make([]int, 0, len(m.Columns))
+		for _, c := range m.Columns {
+			j := slices.Index(t.Columns, c)
+			if j < 0 {
+				break
+			}
+			idx = append(idx, j)
+		}
+		if len(idx) == len(m.Columns) {
+			t = t.Select(idx)
+		}
+	}
+	return t, nil
+}
+
+func runEval(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("eval", "--model MODEL --data F [--json]", stderr)
+	modelDir := fs.String("model", "", "model directory (written by autonf train)")
+	path := fs.String("data", "", "data file (.csv/.npy) in the units of the training data")
+	columns := fs.String("columns", "", "columns to use (default: the model's columns by name, else all)")
+	header := fs.String("header", "auto", "CSV header row: auto, yes or no")
+	seed := fs.Uint64("seed", 1, "seed of the dequantization noise (models trained with dequantization)")
+	jsonOut := fs.Bool("json", false, "print {\"n\":..,\"loglik_mean\":..,\"loglik_2se\":..} as the last line")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "model", "data"); err != nil {
+		return err
+	}
+	m, err := model.Load(*modelDir)
+	if err != nil {
+		return err
+	}
+	t, err := loadForModel(m, *path, *columns, *header)
+	if err != nil {
+		return err
+	}
+	ev, err := evaluate(m, t, *seed)
+	if err != nil {
+		return err
+	}
+	if *jsonOut {
+		return printJSON(stdout, ev)
+	}
+	fmt.Fprintf(stdout, "mean log-likelihood %.4f ± %.4f nats (±2 s.e.), n = %d\n", ev.Mean, ev.TwoSE, ev.N)
+	return nil
+}
+
+func runDensity(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("density", "--model MODEL --data F --out F.csv|F.npy", stderr)
+	modelDir := fs.String("model", "", "model directory")
+	path := fs.String("data", "", "data file (.csv/.npy)")
+	out := fs.String("out", "", "output file: one log-density (nats, user units) per input row, .csv or .npy")
+	columns := fs.String("columns", "", "columns to use (default: the model's columns by name, else all)")
+	header := fs.String("header", "auto", "CSV header row: auto, yes or no")
+	seed := fs.Uint64("seed", 1, "seed of the dequantization noise")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "model", "data", "out"); err != nil {
+		return err
+	}
+	if err := checkOutExt(*out); err != nil {
+		return err
+	}
+	m, err := model.Load(*modelDir)
+	if err != nil {
+		return err
+	}
+	t, err := loadForModel(m, *path, *columns, *header)
+	if err != nil {
+		return err
+	}
+	lp, err := m.LogProb(t, *seed)
+	if err != nil {
+		return err
+	}
+	if err := data.Save(*out, []string{"log_density"}, len(lp), 1, lp); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %d log-densities to %s\n", len(lp), *out)
+	return nil
+}
+
+func runSample(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("sample", "--model MODEL -n N [--seed N] --out F.csv|F.npy", stderr)
+	modelDir := fs.String("model", "", "model directory")
+	n := fs.Int("n", 1000, "number of samples")
+	seed := fs.Uint64("seed", 1, "sampling seed")
+	out := fs.String("out", "", "output file, .csv (with the model's column names) or .npy")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := required(fs, "model", "out"); err != nil {
+		return err
+	}
+	if *n < 1 {
+		return fmt.Errorf("-n %d: the number of samples must be at least 1", *n)
+	}
+	if err := checkOutExt(*out); err != nil {
+		return err
+	}
+	m, err := model.Load(*modelDir)
+	if err != nil {
+		return err
+	}
+	t := m.Sample(*n, *seed)
+	if err := data.SaveTable(*out, t); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %d samples × %d columns to %s\n", t.Rows, t.Cols, *out)
+	return nil
+}
+
+func checkOutExt(path string) error {
+	if !strings.HasSuffix(path, ".csv") && !strings.HasSuffix(path, ".npy") {
+		return fmt.Errorf("--out %q: the output must be a .csv or .npy file", path)
+	}
+	return nil
+}
+
+func runArch(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("arch", "--list | --show NAME [--dim D]", stderr)
+	list := fs.Bool("list", false, "list the presets")
+	show := fs.String("show", "", "print the JSON spec of a preset")
+	dim := fs.Int("dim", 2, "data dimension for --show")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case *list:
+		for _, p := range flow.Presets() {
+			fmt.Fprintf(stdout, "%-10s %s\n", p.Name, p.Doc)
+		}
+		fmt.Fprintf(stdout, "\nlayer types: %s\n", strings.Join(flow.LayerTypes(), ", "))
+		return nil
+	case *show != "":
+		s, err := flow.PresetSpec(*show, *dim)
+		if err != nil {
+			return err
+		}
+		_, err = stdout.Write(s.JSON())
+		return err
+	}
+	fs.Usage()
+	return errUsage
+}

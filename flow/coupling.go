@@ -1,0 +1,200 @@
+package flow
+
+import (
+	"fmt"
+	"math/rand/v2"
+)
+
+func init() {
+	Register("affine-coupling", newAffineCouplingFromSpec[float32], newAffineCouplingFromSpec[float64])
+}
+
+// AffineCoupling is a RealNVP affine coupling layer (Dinh et al. 2017),
+// spec type "affine-coupling". The columns are split by index parity into a
+// transformed half A and an identity half B; an MLP conditioner maps x_B to
+// a shift μ_j and a raw log-scale for each transformed column a_j (output
+// columns 2j and 2j+1), the log-scale is bounded softly, s = S·tanh(raw/S)
+// (see DefaultScaleBound), and
+//
+//	z_A = (x_A − μ(x_B))·e^−s(x_B),  z_B = x_B,  log|det ∂z/∂x| = −Σ_j s_j.
+//
+// Both directions are one conditioner pass. Needs D ≥ 2.
+//
+// Spec fields: Mask ("even", the default: transform the even-index columns
+// conditioned on the odd-index ones; or "odd": the reverse), Hidden
+// (default [256, 256]), Activation (default relu), ScaleBound (default
+// DefaultScaleBound).
+type AffineCoupling[T Float] struct {
+	dim    int
+	tr, id []int // transformed and identity (conditioning) columns
+	mlp    *MLP[T]
+	aff    affineMap[T]
+	spec   LayerSpec
+}
+
+// NewAffineCoupling builds an affine coupling layer of dimension dim from
+// its spec; rng initialises the conditioner (nil leaves it at zero, to be
+// loaded).
+func NewAffineCoupling[T Float](dim int, spec LayerSpec, rng *rand.Rand) (*AffineCoupling[T], error) {
+	if dim < 2 {
+		return nil, fmt.Errorf("affine-coupling: needs dim ≥ 2 (one half conditions the other), got %d", dim)
+	}
+	hidden, act, err := affineConditioner("affine-coupling", spec, "mask")
+	if err != nil {
+		return nil, err
+	}
+	bound, err := checkScaleBound("affine-coupling", spec.ScaleBound)
+	if err != nil {
+		return nil, err
+	}
+	mask := spec.Mask
+	var parity int // parity of the transformed columns
+	switch mask {
+	case "", "even":
+		mask = "even"
+	case "odd":
+		parity = 1
+	default:
+		return nil, fmt.Errorf("affine-coupling: mask %q is unknown (want even or odd)", spec.Mask)
+	}
+	l := &AffineCoupling[T]{dim: dim}
+	for c := 0; c < dim; c++ {
+		if c%2 == parity {
+			l.tr = append(l.tr, c)
+		} else {
+			l.id = append(l.id, c)
+		}
+	}
+	sizes := append(append([]int{len(l.id)}, hidden...), 2*len(l.tr))
+	l.mlp = NewMLP[T]("mlp.", sizes, act, nil, rng)
+	l.aff = affineMap[T]{dim: dim, cols: l.tr, bound: T(bound)}
+	l.spec = LayerSpec{Type: "affine-coupling", Hidden: hidden, Activation: string(act), Mask: mask, ScaleBound: bound}
+	return l, nil
+}
+
+func newAffineCouplingFromSpec[T Float](dim int, spec LayerSpec, rng *rand.Rand) (Layer[T], error) {
+	l, err := NewAffineCoupling[T](dim, spec, rng)
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// Dim returns D.
+func (l *AffineCoupling[T]) Dim() int { return l.dim }
+
+// Spec returns the complete spec (every default filled in).
+func (l *AffineCoupling[T]) Spec() LayerSpec {
+	s := l.spec
+	s.Hidden = append([]int(nil), l.spec.Hidden...)
+	return s
+}
+
+// Params returns the conditioner's weights and biases ("mlp.w0", …).
+func (l *AffineCoupling[T]) Params() []*Param[T] { return l.mlp.Params() }
+
+// Conditioner returns the conditioner network (input: the identity columns
+// in increasing order; output column 2j is μ, 2j+1 the raw log-scale of the
+// j-th transformed column).
+func (l *AffineCoupling[T]) Conditioner() *MLP[T] { return l.mlp }
+
+// Cost: one conditioner pass in each direction.
+func (l *AffineCoupling[T]) Cost() Cost {
+	f := l.mlp.FLOPs() + affineFLOPs*float64(len(l.tr))
+	return Cost{Params: l.mlp.NumParams(), ForwardFLOPs: f, InverseFLOPs: f, InversePasses: 1}
+}
+
+// couplingWork is one application's state.
+type couplingWork[T Float] struct {
+	mlp      *MLPWork[T]
+	xb       *Mat[T] // gathered identity half: the conditioner's input
+	z        *Mat[T]
+	par      *Mat[T] // conditioner output of the last Forward (owned by mlp)
+	s, e     []T
+	dpar, dx *Mat[T]
+}
+
+// NewWork allocates an empty workspace.
+func (l *AffineCoupling[T]) NewWork() Work {
+	return &couplingWork[T]{mlp: l.mlp.NewWork(), xb: &Mat[T]{}, dpar: &Mat[T]{}, dx: &Mat[T]{}}
+}
+
+// affineGather copies columns cols of src (rows×D) into dst (rows×len(cols)).
+func affineGather[T Float](dst, src *Mat[T], cols []int) {
+	d, n := src.Cols, len(cols)
+	dst.Resize(src.Rows, n)
+	for r := 0; r < src.Rows; r++ {
+		sr := src.Data[r*d : (r+1)*d]
+		dr := dst.Data[r*n : (r+1)*n]
+		for j, c := range cols {
+			dr[j] = sr[c]
+		}
+	}
+}
+
+// conditioner runs the MLP on the identity columns of x.
+func (l *AffineCoupling[T]) conditioner(wk *couplingWork[T], x *Mat[T]) *Mat[T] {
+	affineGather(wk.xb, x, l.id)
+	return l.mlp.Forward(wk.mlp, wk.xb)
+}
+
+// affineCopyCols copies columns cols of src into dst (both rows×D).
+func affineCopyCols[T Float](dst, src *Mat[T], cols []int) {
+	d := src.Cols
+	for r := 0; r < src.Rows; r++ {
+		sr := src.Data[r*d : (r+1)*d]
+		dr := dst.Data[r*d : (r+1)*d]
+		for _, c := range cols {
+			dr[c] = sr[c]
+		}
+	}
+}
+
+// Forward transforms the A half given the B half, copies B through and
+// writes ld = −Σ s.
+func (l *AffineCoupling[T]) Forward(w Work, x, z *Mat[T], ld []T) {
+	wk := w.(*couplingWork[T])
+	n := x.Rows * len(l.tr)
+	wk.s, wk.e = grow(wk.s, n), grow(wk.e, n)
+	wk.z = z
+	wk.par = l.conditioner(wk, x)
+	l.aff.forward(x, wk.par, z, ld, wk.s, wk.e)
+	affineCopyCols(z, x, l.id)
+}
+
+// Backward writes dL/dx: dz·e^−s on the A half, dz plus the conditioner's
+// input gradient on the B half; it adds the conditioner's parameter
+// gradients.
+func (l *AffineCoupling[T]) Backward(w Work, dz *Mat[T], dld []T, dx *Mat[T]) {
+	wk := w.(*couplingWork[T])
+	rows := dz.Rows
+	wk.dpar.Resize(rows, 2*len(l.tr))
+	l.aff.backward(dz, dld, wk.z, wk.s, wk.e, wk.dpar, dx)
+	if dx == nil {
+		l.mlp.Backward(wk.mlp, wk.dpar, nil)
+		return
+	}
+	l.mlp.Backward(wk.mlp, wk.dpar, wk.dx)
+	d, nb := l.dim, len(l.id)
+	for r := 0; r < rows; r++ {
+		dxr := dx.Data[r*d : (r+1)*d]
+		dzr := dz.Data[r*d : (r+1)*d]
+		gr := wk.dx.Data[r*nb : (r+1)*nb]
+		for j, c := range l.id {
+			dxr[c] = dzr[c] + gr[j]
+		}
+	}
+}
+
+// Inverse recovers x_A = z_A·e^s(z_B) + μ(z_B), x_B = z_B, and writes the
+// forward log-det to ld when it is not nil. It uses w's conditioner
+// buffers, so it invalidates a pending Backward on w.
+func (l *AffineCoupling[T]) Inverse(w Work, z, x *Mat[T], ld []T) {
+	wk := w.(*couplingWork[T])
+	par := l.conditioner(wk, z)
+	if ld != nil {
+		ld = ld[:z.Rows]
+	}
+	l.aff.inverse(z, par, x, ld, 0, len(l.tr))
+	affineCopyCols(x, z, l.id)
+}

@@ -1,0 +1,435 @@
+package flow
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+)
+
+// chunkRows bounds the rows processed at once by LogProb, Sample and
+// friends, so memory stays bounded for any number of rows.
+const chunkRows = 4096
+
+var log2Pi = math.Log(2 * math.Pi)
+
+// Flow is a base distribution and a chain of layers (data → noise order).
+// A Flow owns its workspaces and is not safe for concurrent use.
+type Flow[T Float] struct {
+	Dim    int
+	Base   string // "normal" or "diag-normal"
+	Name   string
+	Layers []Layer[T]
+
+	// Learnable base parameters (diag-normal only): mean and log std.
+	BaseMean, BaseLogStd *Param[T]
+
+	works []Work
+	acts  []*Mat[T] // acts[i] = output of layer i
+	lds   [][]T     // lds[i] = log-det of layer i
+	gA    *Mat[T]
+	gB    *Mat[T]
+	dld   []T
+	lp    []T
+}
+
+// Build creates a flow from a spec; rng initialises the weights (nil leaves
+// them at zero, for loading).
+func Build[T Float](s *Spec, rng *rand.Rand) (*Flow[T], error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	f := &Flow[T]{Dim: s.Dim, Base: s.Base, Name: s.Name}
+	if f.Base == "" {
+		f.Base = "normal"
+	}
+	for i, ls := range s.Layers {
+		l, err := NewLayer[T](s.Dim, ls, rng)
+		if err != nil {
+			return nil, fmt.Errorf("arch spec: layer %d (%s): %w", i, ls.Type, err)
+		}
+		f.Layers = append(f.Layers, l)
+	}
+	if f.Base == "diag-normal" {
+		f.BaseMean = NewParam[T]("mean", s.Dim)
+		f.BaseLogStd = NewParam[T]("log_std", s.Dim)
+	}
+	f.init()
+	return f, nil
+}
+
+// New assembles a flow from already built layers over a standard normal.
+func New[T Float](dim int, layers ...Layer[T]) *Flow[T] {
+	f := &Flow[T]{Dim: dim, Base: "normal", Layers: layers}
+	f.init()
+	return f
+}
+
+func (f *Flow[T]) init() {
+	f.works = make([]Work, len(f.Layers))
+	f.acts = make([]*Mat[T], len(f.Layers))
+	f.lds = make([][]T, len(f.Layers))
+	for i, l := range f.Layers {
+		f.works[i] = l.NewWork()
+		f.acts[i] = &Mat[T]{}
+	}
+	f.gA, f.gB = &Mat[T]{}, &Mat[T]{}
+}
+
+// Spec returns the flow's architecture spec (complete: every default and
+// stored permutation included).
+func (f *Flow[T]) Spec() *Spec {
+	s := &Spec{Format: SpecFormat, Name: f.Name, Dim: f.Dim, Base: f.Base}
+	for _, l := range f.Layers {
+		s.Layers = append(s.Layers, l.Spec())
+	}
+	return s
+}
+
+// NamedParam is a parameter with its flow-wide name.
+type NamedParam[T Float] struct {
+	Name string // e.g. "layers.3.mlp.w0" or "base.mean"
+	*Param[T]
+}
+
+// Params lists every learnable parameter with a unique name.
+func (f *Flow[T]) Params() []NamedParam[T] {
+	var ps []NamedParam[T]
+	for i, l := range f.Layers {
+		for _, p := range l.Params() {
+			ps = append(ps, NamedParam[T]{fmt.Sprintf("layers.%d.%s", i, p.Name), p})
+		}
+	}
+	if f.BaseMean != nil {
+		ps = append(ps, NamedParam[T]{"base.mean", f.BaseMean}, NamedParam[T]{"base.log_std", f.BaseLogStd})
+	}
+	return ps
+}
+
+// NumParams counts the learnable scalars.
+func (f *Flow[T]) NumParams() int {
+	n := 0
+	for _, p := range f.Params() {
+		n += len(p.Value)
+	}
+	return n
+}
+
+// ZeroGrad clears every gradient.
+func (f *Flow[T]) ZeroGrad() {
+	for _, p := range f.Params() {
+		clear(p.Grad)
+	}
+}
+
+// SetTraining switches layers with train/eval behaviour (BatchNorm).
+func (f *Flow[T]) SetTraining(training bool) {
+	for _, l := range f.Layers {
+		if s, ok := l.(TrainingSetter); ok {
+			s.SetTraining(training)
+		}
+	}
+}
+
+// InitFromData runs x through the flow once, letting layers with
+// data-dependent initialisation (ActNorm) set themselves from their input.
+func (f *Flow[T]) InitFromData(x *Mat[T]) {
+	cur := x
+	ld := make([]T, x.Rows)
+	for i, l := range f.Layers {
+		if di, ok := l.(DataInitializer[T]); ok {
+			di.InitFromData(cur)
+		}
+		out := &Mat[T]{}
+		out.Resize(cur.Rows, f.Dim)
+		l.Forward(l.NewWork(), cur, out, ld)
+		cur = out
+		_ = i
+	}
+}
+
+// ErrNonFinite reports a NaN or Inf met in a forward pass.
+var ErrNonFinite = errors.New("non-finite value")
+
+// NonFiniteError says where a forward pass first produced NaN/Inf.
+type NonFiniteError struct {
+	Layer int    // index of the first layer whose output or log-det is not finite; -1: the input; len(Layers): the base
+	Type  string // that layer's type
+}
+
+func (e *NonFiniteError) Error() string {
+	switch e.Layer {
+	case -1:
+		return "non-finite value in the input data"
+	default:
+		if e.Type == "base" {
+			return "non-finite value in the base log-density"
+		}
+		return fmt.Sprintf("non-finite value produced by layer %d (%s)", e.Layer, e.Type)
+	}
+}
+
+// Unwrap makes errors.Is(err, ErrNonFinite) work.
+func (e *NonFiniteError) Unwrap() error { return ErrNonFinite }
+
+// forward runs x (≤ any rows) through every layer, filling f.acts and
+// f.lds, and writes log p(x) per row into lp.
+func (f *Flow[T]) forward(x *Mat[T], lp []T) {
+	cur := x
+	for i, l := range f.Layers {
+		f.acts[i].Resize(x.Rows, f.Dim)
+		f.lds[i] = grow(f.lds[i], x.Rows)
+		l.Forward(f.works[i], cur, f.acts[i], f.lds[i])
+		cur = f.acts[i]
+	}
+	f.baseLogProb(cur, lp)
+	for i := range f.Layers {
+		for r, v := range f.lds[i] {
+			lp[r] += v
+		}
+	}
+}
+
+func (f *Flow[T]) output(x *Mat[T]) *Mat[T] {
+	if len(f.Layers) == 0 {
+		return x
+	}
+	return f.acts[len(f.Layers)-1]
+}
+
+// baseLogProb writes log p_base(z) per row.
+func (f *Flow[T]) baseLogProb(z *Mat[T], lp []T) {
+	d := f.Dim
+	c := -0.5 * float64(d) * log2Pi
+	if f.BaseMean != nil {
+		for _, s := range f.BaseLogStd.Value {
+			c -= float64(s)
+		}
+	}
+	for r := 0; r < z.Rows; r++ {
+		row := z.Data[r*d : (r+1)*d]
+		var ss T
+		if f.BaseMean == nil {
+			for _, v := range row {
+				ss += v * v
+			}
+		} else {
+			mu, ls := f.BaseMean.Value, f.BaseLogStd.Value
+			for j, v := range row {
+				u := (v - mu[j]) * T(math.Exp(-float64(ls[j])))
+				ss += u * u
+			}
+		}
+		lp[r] = T(c) - ss/2
+	}
+}
+
+// findNonFinite locates the first non-finite activation after a forward.
+func (f *Flow[T]) findNonFinite(x *Mat[T], lp []T) error {
+	if !allFinite(x.Data[:x.Rows*x.Cols]) {
+		return &NonFiniteError{Layer: -1, Type: "input"}
+	}
+	for i, l := range f.Layers {
+		if !allFinite(f.acts[i].Data[:x.Rows*f.Dim]) || !allFinite(f.lds[i]) {
+			return &NonFiniteError{Layer: i, Type: l.Spec().Type}
+		}
+	}
+	if !allFinite(lp) {
+		return &NonFiniteError{Layer: len(f.Layers), Type: "base"}
+	}
+	return nil
+}
+
+func allFinite[T Float](v []T) bool {
+	for _, x := range v {
+		f := float64(x)
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// LogProb writes log p(x) of each row of x into out (len x.Rows), in chunks
+// so memory stays bounded. It returns a *NonFiniteError when a value is
+// NaN/Inf.
+func (f *Flow[T]) LogProb(x *Mat[T], out []T) error {
+	if x.Cols != f.Dim {
+		return fmt.Errorf("flow: data has %d columns, the flow expects %d", x.Cols, f.Dim)
+	}
+	for lo := 0; lo < x.Rows; lo += chunkRows {
+		hi := min(lo+chunkRows, x.Rows)
+		xc := x.SliceRows(lo, hi)
+		f.forward(xc, out[lo:hi])
+		if !allFinite(out[lo:hi]) {
+			return f.findNonFinite(xc, out[lo:hi])
+		}
+	}
+	return nil
+}
+
+// Transform maps x to z = T(x) and returns z with the total log|det ∂z/∂x|
+// per row.
+func (f *Flow[T]) Transform(x *Mat[T]) (*Mat[T], []T) {
+	z := &Mat[T]{}
+	z.Resize(x.Rows, f.Dim)
+	ld := make([]T, x.Rows)
+	tmp := make([]T, min(x.Rows, chunkRows))
+	for lo := 0; lo < x.Rows; lo += chunkRows {
+		hi := min(lo+chunkRows, x.Rows)
+		f.forward(x.SliceRows(lo, hi), tmp[:hi-lo])
+		copy(z.Data[lo*f.Dim:hi*f.Dim], f.output(x).Data[:(hi-lo)*f.Dim])
+		for i := range f.Layers {
+			for r, v := range f.lds[i] {
+				ld[lo+r] += v
+			}
+		}
+	}
+	return z, ld
+}
+
+// Inverse maps noise z to data x = T⁻¹(z).
+func (f *Flow[T]) Inverse(z *Mat[T]) *Mat[T] {
+	x, _ := f.inverse(z, false)
+	return x
+}
+
+// inverse runs z back through the layers; with logProb it also returns
+// log p(x) of the result.
+func (f *Flow[T]) inverse(z *Mat[T], logProb bool) (*Mat[T], []T) {
+	d := f.Dim
+	x := &Mat[T]{}
+	x.Resize(z.Rows, d)
+	var lp []T
+	if logProb {
+		lp = make([]T, z.Rows)
+	}
+	a, b := &Mat[T]{}, &Mat[T]{}
+	var ld []T
+	for lo := 0; lo < z.Rows; lo += chunkRows {
+		hi := min(lo+chunkRows, z.Rows)
+		n := hi - lo
+		zc := z.SliceRows(lo, hi)
+		if logProb {
+			f.baseLogProb(zc, lp[lo:hi])
+			ld = grow(ld, n)
+		}
+		cur := zc
+		for i := len(f.Layers) - 1; i >= 0; i-- {
+			out := a
+			if cur == a {
+				out = b
+			}
+			out.Resize(n, d)
+			var ldp []T
+			if logProb {
+				ldp = ld
+			}
+			f.Layers[i].Inverse(f.works[i], cur, out, ldp)
+			if logProb {
+				for r, v := range ld {
+					lp[lo+r] += v
+				}
+			}
+			cur = out
+		}
+		copy(x.Data[lo*d:hi*d], cur.Data[:n*d])
+	}
+	return x, lp
+}
+
+// SampleBase draws n rows from the base distribution.
+func (f *Flow[T]) SampleBase(n int, rng *rand.Rand) *Mat[T] {
+	z := &Mat[T]{}
+	z.Resize(n, f.Dim)
+	for i := range z.Data {
+		z.Data[i] = T(rng.NormFloat64())
+	}
+	if f.BaseMean != nil {
+		mu, ls := f.BaseMean.Value, f.BaseLogStd.Value
+		for r := 0; r < n; r++ {
+			row := z.Row(r)
+			for j := range row {
+				row[j] = mu[j] + row[j]*T(math.Exp(float64(ls[j])))
+			}
+		}
+	}
+	return z
+}
+
+// Sample draws n rows from the flow; the same seed gives the same rows.
+func (f *Flow[T]) Sample(n int, seed uint64) *Mat[T] {
+	return f.Inverse(f.SampleBase(n, rand.New(rand.NewPCG(seed, 0x5a17))))
+}
+
+// SampleAndLogProb draws n rows and returns them with their log-densities,
+// computed in the same inverse pass.
+func (f *Flow[T]) SampleAndLogProb(n int, seed uint64) (*Mat[T], []T) {
+	return f.inverse(f.SampleBase(n, rand.New(rand.NewPCG(seed, 0x5a17))), true)
+}
+
+// NLLGrad computes the mean negative log-likelihood of the batch x and adds
+// its gradient to every parameter's Grad. x must not change until the call
+// returns. The batch is processed in one piece (it must fit in memory).
+func (f *Flow[T]) NLLGrad(x *Mat[T]) (float64, error) {
+	if x.Cols != f.Dim {
+		return 0, fmt.Errorf("flow: data has %d columns, the flow expects %d", x.Cols, f.Dim)
+	}
+	n := x.Rows
+	f.lp = grow(f.lp, n)
+	f.forward(x, f.lp)
+	var sum float64
+	for _, v := range f.lp {
+		sum += float64(v)
+	}
+	if math.IsNaN(sum) || math.IsInf(sum, 0) {
+		return sum, f.findNonFinite(x, f.lp)
+	}
+	inv := T(1 / float64(n))
+	// dL/dz of the base term, L = −mean log p.
+	z := f.output(x)
+	g := f.gA
+	g.Resize(n, f.Dim)
+	if f.BaseMean == nil {
+		for i, v := range z.Data[:n*f.Dim] {
+			g.Data[i] = v * inv
+		}
+	} else {
+		d := f.Dim
+		mu, ls := f.BaseMean.Value, f.BaseLogStd.Value
+		gm, gs := f.BaseMean.Grad, f.BaseLogStd.Grad
+		for r := 0; r < n; r++ {
+			for j := 0; j < d; j++ {
+				is := T(math.Exp(-float64(ls[j])))
+				u := (z.Data[r*d+j] - mu[j]) * is
+				g.Data[r*d+j] = u * is * inv
+				gm[j] -= u * is * inv
+				gs[j] += (1 - u*u) * inv
+			}
+		}
+	}
+	f.dld = grow(f.dld, n)
+	for i := range f.dld {
+		f.dld[i] = -inv
+	}
+	for i := len(f.Layers) - 1; i >= 0; i-- {
+		var dx *Mat[T]
+		if i > 0 {
+			dx = f.gB
+			if g == f.gB {
+				dx = f.gA
+			}
+			dx.Resize(n, f.Dim)
+		}
+		f.Layers[i].Backward(f.works[i], g, f.dld, dx)
+		g = dx
+	}
+	return -sum / float64(n), nil
+}
+
+func grow[T Float](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, n)
+	}
+	return s[:n]
+}

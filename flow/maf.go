@@ -1,0 +1,178 @@
+package flow
+
+import (
+	"fmt"
+	"math/rand/v2"
+)
+
+func init() { Register("maf", newMAFFromSpec[float32], newMAFFromSpec[float64]) }
+
+// MAF is a masked affine autoregressive layer (Papamakarios et al. 2017),
+// spec type "maf". A MADE network (an MLP with MADEMasks, two outputs per
+// variable) computes, for variable i, a shift μ_i and a raw log-scale from
+// the variables before i in the order; the log-scale is bounded softly,
+// s_i = S·tanh(raw_i/S) (see DefaultScaleBound for why), and
+//
+//	z_i = (x_i − μ_i(x_<i))·e^−s_i(x_<i),   log|det ∂z/∂x| = −Σ_i s_i.
+//
+// Forward (density) is one network pass; Inverse (sampling) needs D
+// sequential passes, one per variable in the order.
+//
+// Spec fields: Hidden (default [256, 256]; widths below D−1 leave some
+// dependencies unused), Activation (default relu), Order ("natural",
+// the default: x_i depends on x_0…x_{i−1}; or "reversed": on x_{i+1}…x_{D−1}),
+// ScaleBound (default DefaultScaleBound).
+type MAF[T Float] struct {
+	dim   int
+	order string
+	perm  []int // perm[k] = the k-th variable of the order
+	made  *MLP[T]
+	aff   affineMap[T]
+	spec  LayerSpec
+}
+
+// NewMAF builds a MAF layer of dimension dim from its spec; rng initialises
+// the MADE's weights (nil leaves them at zero, to be loaded).
+func NewMAF[T Float](dim int, spec LayerSpec, rng *rand.Rand) (*MAF[T], error) {
+	if dim < 1 {
+		return nil, fmt.Errorf("maf: dim must be positive, got %d", dim)
+	}
+	hidden, act, err := affineConditioner("maf", spec, "order")
+	if err != nil {
+		return nil, err
+	}
+	bound, err := checkScaleBound("maf", spec.ScaleBound)
+	if err != nil {
+		return nil, err
+	}
+	order := spec.Order
+	perm := make([]int, dim)
+	switch order {
+	case "", "natural":
+		order = "natural"
+		for k := range perm {
+			perm[k] = k
+		}
+	case "reversed":
+		for k := range perm {
+			perm[k] = dim - 1 - k
+		}
+	default:
+		return nil, fmt.Errorf("maf: order %q is unknown (want natural or reversed)", spec.Order)
+	}
+	sizes := append(append([]int{dim}, hidden...), 2*dim)
+	masks := MADEMasks[T](dim, hidden, 2, perm)
+	cols := make([]int, dim)
+	for i := range cols {
+		cols[i] = i
+	}
+	l := &MAF[T]{
+		dim:   dim,
+		order: order,
+		perm:  perm,
+		made:  NewMLP[T]("made.", sizes, act, masks, rng),
+		aff:   affineMap[T]{dim: dim, cols: cols, bound: T(bound)},
+	}
+	l.spec = LayerSpec{Type: "maf", Hidden: hidden, Activation: string(act), Order: order, ScaleBound: bound}
+	return l, nil
+}
+
+func newMAFFromSpec[T Float](dim int, spec LayerSpec, rng *rand.Rand) (Layer[T], error) {
+	l, err := NewMAF[T](dim, spec, rng)
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+// Dim returns D.
+func (l *MAF[T]) Dim() int { return l.dim }
+
+// Spec returns the complete spec (every default filled in).
+func (l *MAF[T]) Spec() LayerSpec {
+	s := l.spec
+	s.Hidden = append([]int(nil), l.spec.Hidden...)
+	return s
+}
+
+// Params returns the MADE's weights and biases ("made.w0", "made.b0", …).
+func (l *MAF[T]) Params() []*Param[T] { return l.made.Params() }
+
+// MADE returns the conditioner network (its output column 2i is μ_i, 2i+1
+// the raw log-scale of variable i).
+func (l *MAF[T]) MADE() *MLP[T] { return l.made }
+
+// Cost counts the MADE's unmasked parameters; the forward is one MADE pass,
+// the inverse D of them.
+func (l *MAF[T]) Cost() Cost {
+	f := l.made.FLOPs() + affineFLOPs*float64(l.dim)
+	return Cost{
+		Params:        l.made.NumParams(),
+		ForwardFLOPs:  f,
+		InverseFLOPs:  float64(l.dim) * f,
+		InversePasses: l.dim,
+	}
+}
+
+// mafWork is one application's state: the MADE activations, the input and
+// output of Forward, and the bounded log-scales s and e^−s.
+type mafWork[T Float] struct {
+	mlp  *MLPWork[T]
+	x, z *Mat[T]
+	par  *Mat[T] // MADE output of the last Forward (owned by mlp)
+	s, e []T
+	dpar *Mat[T]
+}
+
+// NewWork allocates an empty workspace.
+func (l *MAF[T]) NewWork() Work {
+	return &mafWork[T]{mlp: l.made.NewWork(), dpar: &Mat[T]{}}
+}
+
+// Forward computes z = (x − μ(x))·e^−s(x) and ld = −Σ s per row.
+func (l *MAF[T]) Forward(w Work, x, z *Mat[T], ld []T) {
+	wk := w.(*mafWork[T])
+	n := x.Rows * l.dim
+	wk.s, wk.e = grow(wk.s, n), grow(wk.e, n)
+	wk.x, wk.z = x, z
+	wk.par = l.made.Forward(wk.mlp, x)
+	l.aff.forward(x, wk.par, z, ld, wk.s, wk.e)
+}
+
+// Backward writes dL/dx (direct term plus the MADE's) and adds the MADE's
+// parameter gradients.
+func (l *MAF[T]) Backward(w Work, dz *Mat[T], dld []T, dx *Mat[T]) {
+	wk := w.(*mafWork[T])
+	rows := dz.Rows
+	wk.dpar.Resize(rows, 2*l.dim)
+	// MLP.Backward overwrites dx, so the direct term goes in afterwards.
+	l.aff.backward(dz, dld, wk.z, wk.s, wk.e, wk.dpar, nil)
+	l.made.Backward(wk.mlp, wk.dpar, dx)
+	if dx != nil {
+		n := rows * l.dim
+		dxv, dzv, e := dx.Data[:n], dz.Data[:n], wk.e[:n]
+		for i := range dxv {
+			dxv[i] += dzv[i] * e[i]
+		}
+	}
+}
+
+// Inverse computes x from z in D passes: pass k runs the MADE on the
+// partially filled x and solves for the k-th variable of the order. ld (when
+// not nil) gets the forward log-det at the returned x. It uses w's MADE
+// buffers, so it invalidates a pending Backward on w.
+func (l *MAF[T]) Inverse(w Work, z, x *Mat[T], ld []T) {
+	wk := w.(*mafWork[T])
+	// Variables not yet solved must be finite: masked weights are exactly
+	// zero, and 0·NaN would poison the conditioner.
+	x.Zero()
+	var par *Mat[T]
+	for _, v := range l.perm {
+		par = l.made.Forward(wk.mlp, x)
+		l.aff.inverse(z, par, x, nil, v, v+1)
+	}
+	if ld != nil {
+		// The last pass saw every variable a log-scale depends on.
+		l.aff.logDet(par, ld[:z.Rows])
+	}
+}

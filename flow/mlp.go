@@ -1,0 +1,242 @@
+package flow
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/autonf/autonf/tensor"
+)
+
+// Activation names a hidden-layer nonlinearity. Each one's derivative is a
+// function of its output, so activations are applied in place.
+type Activation string
+
+// Supported activations.
+const (
+	ReLU Activation = "relu"
+	Tanh Activation = "tanh"
+	ELU  Activation = "elu"
+)
+
+// ParseActivation validates a name; "" means ReLU.
+func ParseActivation(s string) (Activation, error) {
+	switch Activation(s) {
+	case "", ReLU:
+		return ReLU, nil
+	case Tanh, ELU:
+		return Activation(s), nil
+	}
+	return "", fmt.Errorf("activation %q is unknown (want relu, tanh or elu)", s)
+}
+
+// MLP is a fully connected network sizes[0] → … → sizes[L] with an
+// activation after every layer but the last. Weights are stored in×out so
+// the forward pass is X·W (GEMM NN), the input gradient dY·Wᵀ (NT) and the
+// weight gradient Xᵀ·dY (TN). Optional 0/1 masks (MADE) zero connections:
+// masked weights stay zero because their gradients are masked too.
+type MLP[T Float] struct {
+	Sizes []int
+	Act   Activation
+	W, B  []*Param[T]
+	Masks [][]T // nil, or one in×out mask per layer
+}
+
+// NewMLP builds an MLP with PyTorch's default initialisation
+// (U(±1/√fan_in) for weights and biases); prefix names its parameters.
+// rng may be nil (weights are then left at zero, to be loaded).
+func NewMLP[T Float](prefix string, sizes []int, act Activation, masks [][]T, rng *rand.Rand) *MLP[T] {
+	m := &MLP[T]{Sizes: sizes, Act: act, Masks: masks}
+	for l := 0; l+1 < len(sizes); l++ {
+		in, out := sizes[l], sizes[l+1]
+		w := NewParam[T](fmt.Sprintf("%sw%d", prefix, l), in, out)
+		b := NewParam[T](fmt.Sprintf("%sb%d", prefix, l), out)
+		if rng != nil {
+			bound := 1 / math.Sqrt(float64(in))
+			for i := range w.Value {
+				w.Value[i] = T((2*rng.Float64() - 1) * bound)
+			}
+			for i := range b.Value {
+				b.Value[i] = T((2*rng.Float64() - 1) * bound)
+			}
+		}
+		if masks != nil {
+			for i, mk := range masks[l] {
+				w.Value[i] *= mk
+			}
+		}
+		m.W = append(m.W, w)
+		m.B = append(m.B, b)
+	}
+	return m
+}
+
+// Params returns weights and biases, layer by layer.
+func (m *MLP[T]) Params() []*Param[T] {
+	ps := make([]*Param[T], 0, 2*len(m.W))
+	for l := range m.W {
+		ps = append(ps, m.W[l], m.B[l])
+	}
+	return ps
+}
+
+// FLOPs is the forward multiply-add count per row, times two.
+func (m *MLP[T]) FLOPs() float64 {
+	f := 0.0
+	for l := 0; l+1 < len(m.Sizes); l++ {
+		f += 2 * float64(m.Sizes[l]*m.Sizes[l+1])
+	}
+	return f
+}
+
+// NumParams counts weights and biases (masked weights excluded).
+func (m *MLP[T]) NumParams() int {
+	n := 0
+	for l, w := range m.W {
+		if m.Masks != nil {
+			for _, v := range m.Masks[l] {
+				if v != 0 {
+					n++
+				}
+			}
+		} else {
+			n += len(w.Value)
+		}
+		n += len(m.B[l].Value)
+	}
+	return n
+}
+
+// MLPWork holds one application's activations.
+type MLPWork[T Float] struct {
+	x      *Mat[T]
+	hidden []*Mat[T] // post-activation outputs of the hidden layers
+	out    *Mat[T]
+	g1, g2 *Mat[T] // backward ping-pong buffers
+}
+
+// NewWork allocates an empty workspace.
+func (m *MLP[T]) NewWork() *MLPWork[T] {
+	w := &MLPWork[T]{out: &Mat[T]{}, g1: &Mat[T]{}, g2: &Mat[T]{}}
+	for l := 0; l+2 < len(m.Sizes); l++ {
+		w.hidden = append(w.hidden, &Mat[T]{})
+	}
+	return w
+}
+
+// Forward computes the network on x (B×Sizes[0]); the result (B×Sizes[L])
+// is owned by w and valid until the next Forward on w. x is kept for
+// Backward and must not change before it.
+func (m *MLP[T]) Forward(w *MLPWork[T], x *Mat[T]) *Mat[T] {
+	w.x = x
+	in := x
+	L := len(m.W)
+	for l := 0; l < L; l++ {
+		dst := w.out
+		if l < L-1 {
+			dst = w.hidden[l]
+		}
+		nIn, nOut := m.Sizes[l], m.Sizes[l+1]
+		dst.Resize(in.Rows, nOut)
+		b := m.B[l].Value
+		for r := 0; r < in.Rows; r++ {
+			copy(dst.Data[r*nOut:(r+1)*nOut], b)
+		}
+		tensor.Gemm(false, false, in.Rows, nOut, nIn, 1, in.Data, nIn, m.W[l].Value, nOut, 1, dst.Data, nOut)
+		if l < L-1 {
+			activate(m.Act, dst.Data[:dst.Rows*nOut])
+		}
+		in = dst
+	}
+	return w.out
+}
+
+// Backward takes dL/d(output) and adds the parameter gradients; it writes
+// dL/dx into dx unless dx is nil. dout is not modified.
+func (m *MLP[T]) Backward(w *MLPWork[T], dout *Mat[T], dx *Mat[T]) {
+	g := dout
+	rows := dout.Rows
+	for l := len(m.W) - 1; l >= 0; l-- {
+		nIn, nOut := m.Sizes[l], m.Sizes[l+1]
+		in := w.x
+		if l > 0 {
+			in = w.hidden[l-1]
+		}
+		dw := m.W[l].Grad
+		tensor.Gemm(true, false, nIn, nOut, rows, 1, in.Data, nIn, g.Data, nOut, 1, dw, nOut)
+		if m.Masks != nil {
+			for i, mk := range m.Masks[l] {
+				dw[i] *= mk
+			}
+		}
+		db := m.B[l].Grad
+		for r := 0; r < rows; r++ {
+			gr := g.Data[r*nOut : (r+1)*nOut]
+			for j, v := range gr {
+				db[j] += v
+			}
+		}
+		if l == 0 && dx == nil {
+			break
+		}
+		var dst *Mat[T]
+		switch {
+		case l == 0:
+			dst = dx
+		case g == w.g1:
+			dst = w.g2
+		default:
+			dst = w.g1
+		}
+		dst.Resize(rows, nIn)
+		tensor.Gemm(false, true, rows, nIn, nOut, 1, g.Data, nOut, m.W[l].Value, nOut, 0, dst.Data, nIn)
+		if l > 0 {
+			activateGrad(m.Act, w.hidden[l-1].Data[:rows*nIn], dst.Data[:rows*nIn])
+		}
+		g = dst
+	}
+}
+
+func activate[T Float](a Activation, v []T) {
+	switch a {
+	case Tanh:
+		for i, x := range v {
+			v[i] = T(math.Tanh(float64(x)))
+		}
+	case ELU:
+		for i, x := range v {
+			if x < 0 {
+				v[i] = T(math.Expm1(float64(x)))
+			}
+		}
+	default:
+		for i, x := range v {
+			if x < 0 {
+				v[i] = 0
+			}
+		}
+	}
+}
+
+// activateGrad multiplies g by the activation's derivative, given the
+// activation's output y.
+func activateGrad[T Float](a Activation, y, g []T) {
+	switch a {
+	case Tanh:
+		for i, v := range y {
+			g[i] *= 1 - v*v
+		}
+	case ELU:
+		for i, v := range y {
+			if v < 0 {
+				g[i] *= v + 1
+			}
+		}
+	default:
+		for i, v := range y {
+			if v <= 0 {
+				g[i] = 0
+			}
+		}
+	}
+}
