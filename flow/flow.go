@@ -24,8 +24,9 @@ type Flow[T Float] struct {
 	// Learnable base parameters (diag-normal only): mean and log std.
 	BaseMean, BaseLogStd *Param[T]
 
-	works []Work
-	acts  []*Mat[T] // acts[i] = output of layer i
+	params []NamedParam[T] // cached by Params
+	works  []Work
+	acts   []*Mat[T] // acts[i] = output of layer i
 	lds   [][]T     // lds[i] = log-det of layer i
 	gA    *Mat[T]
 	gB    *Mat[T]
@@ -92,9 +93,13 @@ type NamedParam[T Float] struct {
 	*Param[T]
 }
 
-// Params lists every learnable parameter with a unique name.
+// Params lists every learnable parameter with a unique name. The list is
+// built once; the layers must not change afterwards.
 func (f *Flow[T]) Params() []NamedParam[T] {
-	var ps []NamedParam[T]
+	if f.params != nil {
+		return f.params
+	}
+	ps := []NamedParam[T]{}
 	for i, l := range f.Layers {
 		for _, p := range l.Params() {
 			ps = append(ps, NamedParam[T]{fmt.Sprintf("layers.%d.%s", i, p.Name), p})
@@ -103,6 +108,7 @@ func (f *Flow[T]) Params() []NamedParam[T] {
 	if f.BaseMean != nil {
 		ps = append(ps, NamedParam[T]{"base.mean", f.BaseMean}, NamedParam[T]{"base.log_std", f.BaseLogStd})
 	}
+	f.params = ps
 	return ps
 }
 

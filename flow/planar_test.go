@@ -28,7 +28,7 @@ func TestPlanar(t *testing.T) {
 func TestPlanarNearSingular(t *testing.T) {
 	l := slBuild(t, "planar", 3, flow.LayerSpec{}, 1)
 	ps := l.Params()
-	copy(ps[0].Value, []float64{-3, -2, -1}) // u
+	copy(ps[0].Value, []float64{-3, -2, -1})  // u
 	copy(ps[1].Value, []float64{1.5, 1, 0.5}) // w
 	ps[2].Value[0] = 0.3
 	x := flowtest.RandMat(rand.New(rand.NewPCG(2, 3)), 6, 3, 0.3)

@@ -38,9 +38,9 @@ func TestRadialAtCentre(t *testing.T) {
 		ps[1].Value[0] = 0.2
 		ps[2].Value[0] = betaRaw
 		x := tensor.New[float64](3, 3)
-		copy(x.Row(0), ps[0].Value)                         // exactly at x0
-		copy(x.Row(1), []float64{0.5 + 1e-9, -1, 2})        // next to it
-		copy(x.Row(2), []float64{1.5, 0, 3})                // away
+		copy(x.Row(0), ps[0].Value)                  // exactly at x0
+		copy(x.Row(1), []float64{0.5 + 1e-9, -1, 2}) // next to it
+		copy(x.Row(2), []float64{1.5, 0, 3})         // away
 		z, ld := flowtest.Forward(l, x)
 		if !flowtest.FiniteAll(z.Data) || !flowtest.FiniteAll(ld) {
 			t.Fatalf("β̂=%g: forward not finite: z=%v ld=%v", betaRaw, z.Data, ld)

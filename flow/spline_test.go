@@ -275,3 +275,49 @@ func TestSplineAllocs(t *testing.T) {
 		t.Errorf("%v allocations per element", n)
 	}
 }
+
+// TestSplineFloat32MatchesFloat64 checks the float32 spline (which uses a
+// fast exponential in its softmax) against the float64 one.
+func TestSplineFloat32MatchesFloat64(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	s64, _ := flow.NewSpline[float64](8, 3)
+	s32, _ := flow.NewSpline[float32](8, 3)
+	P := s64.NumParams()
+	scr64, scr32 := make([]float64, s64.ScratchLen()), make([]float32, s32.ScratchLen())
+	d64, d32 := make([]float64, P), make([]float32, P)
+	th32 := make([]float32, P)
+	for trial := 0; trial < 2000; trial++ {
+		for i := range th32 {
+			th32[i] = float32(2 * rng.NormFloat64())
+		}
+		if trial%10 == 0 {
+			th32[rng.IntN(P)] = float32(100 * rng.NormFloat64())
+		}
+		th64 := make([]float64, P)
+		for i, v := range th32 {
+			th64[i] = float64(v)
+		}
+		x := float32(3.3 * (2*rng.Float64() - 1))
+		y64, ld64 := s64.Forward(float64(x), th64, scr64)
+		y32, ld32 := s32.Forward(x, th32, scr32)
+		gx64 := s64.Backward(scr64, 0.5, 1, d64)
+		gx32 := s32.Backward(scr32, 0.5, 1, d32)
+		// float32 knots are off by ~1e-7·B, which the slope amplifies.
+		f := max(1, math.Exp(ld64))
+		if !splineTestNear(float64(y32), y64, 1e-5*f) || !splineTestNear(float64(ld32), ld64, 1e-4*f) {
+			t.Fatalf("x=%g: float32 y=%g ld=%g, float64 y=%g ld=%g", x, y32, ld32, y64, ld64)
+		}
+		scale := 1 + math.Abs(gx64)
+		for _, g := range d64 {
+			scale = max(scale, math.Abs(g))
+		}
+		if math.Abs(float64(gx32)-gx64) > 1e-3*scale*f {
+			t.Fatalf("x=%g: float32 dx=%g, float64 %g", x, gx32, gx64)
+		}
+		for i, g := range d64 {
+			if math.Abs(float64(d32[i])-g) > 1e-3*scale*f {
+				t.Fatalf("x=%g: float32 dθ[%d]=%g, float64 %g", x, i, d32[i], g)
+			}
+		}
+	}
+}

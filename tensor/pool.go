@@ -98,7 +98,6 @@ func (p *gemmPool) run(t *gemmTask) bool {
 		p.gen = 1
 	}
 	p.done.Store(0)
-	dbgStart = time.Now()
 	p.state.Store(p.gen<<stateGenShift | uint64(total)<<stateIdxBits)
 	for _, w := range p.workers[:nw-1] {
 		if w.sleeping.CompareAndSwap(true, false) {
@@ -125,16 +124,7 @@ func (p *gemmPool) work(gen uint64, buf *packBuf) {
 			return
 		}
 		if p.state.CompareAndSwap(v, v+1) {
-			t0 := time.Since(dbgStart)
 			p.item(int(idx), buf)
-			if idx < 64 {
-				dbgItems[idx] = [3]int64{int64(t0), int64(time.Since(dbgStart)), int64(len(buf.b))}
-				if buf == p.own {
-					dbgItems[idx][2] = 0
-				} else {
-					dbgItems[idx][2] = 1
-				}
-			}
 			p.done.Add(1)
 		}
 	}
@@ -181,8 +171,6 @@ func (w *gemmWorker) loop(p *gemmPool) {
 	for {
 		if g := p.state.Load() >> stateGenShift; g != last {
 			last = g
-			dbgWorks.Add(1)
-			dbgSeen = time.Since(dbgStart)
 			p.work(g, w.buf)
 			continue
 		}
@@ -199,7 +187,6 @@ func (w *gemmWorker) loop(p *gemmPool) {
 
 // park sleeps until run signals a generation newer than last.
 func (w *gemmWorker) park(p *gemmPool, last uint64) {
-	dbgParks.Add(1)
 	w.sleeping.Store(true)
 	if p.state.Load()>>stateGenShift != last {
 		// A job arrived meanwhile: cancel the sleep, unless run already
@@ -220,8 +207,3 @@ func spinPause(i int) {
 }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
-
-var dbgStart time.Time
-var dbgItems [64][3]int64
-var dbgWorks, dbgParks atomic.Int64
-var dbgSeen time.Duration
