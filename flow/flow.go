@@ -27,11 +27,11 @@ type Flow[T Float] struct {
 	params []NamedParam[T] // cached by Params
 	works  []Work
 	acts   []*Mat[T] // acts[i] = output of layer i
-	lds   [][]T     // lds[i] = log-det of layer i
-	gA    *Mat[T]
-	gB    *Mat[T]
-	dld   []T
-	lp    []T
+	lds    [][]T     // lds[i] = log-det of layer i
+	gA     *Mat[T]
+	gB     *Mat[T]
+	dld    []T
+	lp     []T
 }
 
 // Build creates a flow from a spec; rng initialises the weights (nil leaves
