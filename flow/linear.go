@@ -238,7 +238,7 @@ func (l *LULinear[T]) Params() []*Param[T] {
 // NewWork allocates an empty workspace.
 func (l *LULinear[T]) NewWork() Work { return &luWork[T]{} }
 
-// Cost: a dense D×D product per row in each direction (2 FLOPs per
+// Cost reports a dense D×D product per row in each direction (2 FLOPs per
 // multiply-add, the MLP convention).
 func (l *LULinear[T]) Cost() Cost {
 	d := float64(l.dim)
@@ -338,35 +338,61 @@ func (l *LULinear[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 	}
 }
 
-// Inverse solves L·M·x = z − b row by row (forward then back substitution).
+// Inverse computes x = W⁻¹·(z − b) for the whole batch: the triangular
+// factors are inverted explicitly (substitution on the identity, D³/3
+// multiply-adds each), W⁻¹ = M⁻¹·L⁻¹, and the rows are mapped by one GEMM.
 func (l *LULinear[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
 	wk := work.(*luWork[T])
-	d := l.dim
+	d, n := l.dim, z.Rows
 	l.assemble(wk)
-	b, lm, mm := l.Bias.Value, wk.lm, wk.mm
-	for r := 0; r < z.Rows; r++ {
-		zr, xr := z.Data[r*d:(r+1)*d], x.Data[r*d:(r+1)*d]
-		// y = L⁻¹(z − b), stored in xr.
-		for i := 0; i < d; i++ {
-			v := zr[i] - b[i]
-			li := lm[i*d : i*d+i]
-			for j, c := range li {
-				v -= c * xr[j]
+	wk.dw, wk.tmp, wk.w = grow(wk.dw, d*d), grow(wk.tmp, d*d), grow(wk.w, d*d)
+	li, mi, wi := wk.dw, wk.tmp, wk.w // L⁻¹, M⁻¹, W⁻¹
+	lm, mm := wk.lm, wk.mm
+	clear(li)
+	clear(mi)
+	// L⁻¹ (unit lower): row i = e_i − Σ_{j<i} L[i][j]·row j of L⁻¹.
+	for i := 0; i < d; i++ {
+		ri := li[i*d : (i+1)*d]
+		ri[i] = 1
+		for j := 0; j < i; j++ {
+			c := lm[i*d+j]
+			for k, v := range li[j*d : j*d+j+1] {
+				ri[k] -= c * v
 			}
-			xr[i] = v
-		}
-		// x = M⁻¹y.
-		for i := d - 1; i >= 0; i-- {
-			v := xr[i]
-			mi := mm[i*d+i+1 : (i+1)*d]
-			for j, c := range mi {
-				v -= c * xr[i+1+j]
-			}
-			xr[i] = v / mm[i*d+i]
 		}
 	}
+	// M⁻¹ (upper): row i = (e_i − Σ_{j>i} M[i][j]·row j of M⁻¹)/M[i][i].
+	for i := d - 1; i >= 0; i-- {
+		ri := mi[i*d : (i+1)*d]
+		ri[i] = 1
+		for j := i + 1; j < d; j++ {
+			c := mm[i*d+j]
+			for k := j; k < d; k++ {
+				ri[k] -= c * mi[j*d+k]
+			}
+		}
+		inv := 1 / mm[i*d+i]
+		for k := i; k < d; k++ {
+			ri[k] *= inv
+		}
+	}
+	tensor.Gemm(false, false, d, d, d, 1, mi, d, li, d, 0, wi, d)
+	// x = z·W⁻ᵀ − W⁻¹b.
+	wk.s = grow(wk.s, d) // reused for W⁻¹b (s is rebuilt by the next assemble)
+	b := l.Bias.Value
+	for i := 0; i < d; i++ {
+		var c T
+		for j, v := range wi[i*d : (i+1)*d] {
+			c += v * b[j]
+		}
+		wk.s[i] = -c
+	}
+	for r := 0; r < n; r++ {
+		copy(x.Data[r*d:(r+1)*d], wk.s)
+	}
+	tensor.Gemm(false, true, n, d, d, 1, z.Data, d, wi, d, 1, x.Data, d)
 	if ld != nil {
-		for r := range ld[:z.Rows] {
+		for r := range ld[:n] {
 			ld[r] = wk.ldv
 		}
 	}

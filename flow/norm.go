@@ -54,7 +54,7 @@ func (l *ActNorm[T]) Params() []*Param[T] { return []*Param[T]{l.Loc, l.LogScale
 // NewWork allocates an empty workspace.
 func (l *ActNorm[T]) NewWork() Work { return &actNormWork[T]{} }
 
-// Cost: one subtract and one multiply per entry.
+// Cost reports one subtract and one multiply per entry.
 func (l *ActNorm[T]) Cost() Cost {
 	d := float64(l.dim)
 	return Cost{Params: 2 * l.dim, ForwardFLOPs: 2 * d, InverseFLOPs: 2 * d, InversePasses: 1}
@@ -263,8 +263,8 @@ func (l *BatchNorm[T]) Training() bool { return l.training }
 // NewWork allocates an empty workspace.
 func (l *BatchNorm[T]) NewWork() Work { return &batchNormWork[T]{} }
 
-// Cost: normalise and scale each entry (plus the batch statistics in
-// training).
+// Cost reports normalising and scaling each entry (plus the batch
+// statistics in training).
 func (l *BatchNorm[T]) Cost() Cost {
 	d := float64(l.dim)
 	return Cost{Params: 2 * l.dim, ForwardFLOPs: 4 * d, InverseFLOPs: 4 * d, InversePasses: 1}

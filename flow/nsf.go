@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+
+	"github.com/autonf/autonf/tensor"
 )
 
 // Neural spline flows (Durkan et al. 2019): rational-quadratic spline
@@ -16,14 +18,14 @@ func init() {
 	Register("nsf-ar", newNSFAR[float32], newNSFAR[float64])
 }
 
-// DefaultNSFHidden is the conditioner's default hidden widths.
-var DefaultNSFHidden = []int{256, 256}
+// defaultNSFHidden is the conditioners' default hidden widths.
+var defaultNSFHidden = []int{256, 256}
 
 // nsfCommon validates and fills the hyperparameters both NSF layers share:
 // hidden widths, activation, bins and tail bound.
 func nsfCommon[T Float](spec *LayerSpec) (Activation, *Spline[T], error) {
 	if len(spec.Hidden) == 0 {
-		spec.Hidden = slices.Clone(DefaultNSFHidden)
+		spec.Hidden = slices.Clone(defaultNSFHidden)
 	} else {
 		spec.Hidden = slices.Clone(spec.Hidden)
 	}
@@ -266,12 +268,14 @@ type NSFAR[T Float] struct {
 }
 
 type nsfARWork[T Float] struct {
-	mw, imw *MLPWork[T]
-	dtheta  *Mat[T]
-	gx      *Mat[T] // spline part of dL/dx
-	scr     []T     // per element: the spline's scratch
-	iscr    []T     // Inverse's own scratch
-	rows    int
+	mw     *MLPWork[T]
+	dtheta *Mat[T]
+	gx     *Mat[T]   // spline part of dL/dx
+	scr    []T       // per element: the spline's scratch
+	iscr   []T       // Inverse's own scratch
+	ih     []*Mat[T] // Inverse's hidden activations
+	itheta *Mat[T]   // Inverse's spline parameters of one variable
+	rows   int
 }
 
 func newNSFAR[T Float](dim int, spec LayerSpec, rng *rand.Rand) (Layer[T], error) {
@@ -323,14 +327,21 @@ func (l *NSFAR[T]) NewWork() Work {
 	return &nsfARWork[T]{mw: l.net.NewWork(), dtheta: &Mat[T]{}, gx: &Mat[T]{}}
 }
 
-// Cost reports parameters and per-row FLOPs; the inverse runs the MADE D
-// times.
+// Cost reports parameters and per-row FLOPs; the inverse runs the MADE's
+// hidden layers D times, and each time only one variable's P columns of
+// the output layer.
 func (l *NSFAR[T]) Cost() Cost {
+	sz := l.net.Sizes
+	L := len(sz) - 1
+	pass := 2 * float64(sz[L-1]*l.spline.NumParams())
+	for k := 0; k < L-1; k++ {
+		pass += 2 * float64(sz[k]*sz[k+1])
+	}
 	sp := float64(l.dim) * l.spline.FLOPs()
 	return Cost{
 		Params:        l.net.NumParams(),
 		ForwardFLOPs:  l.net.FLOPs() + sp,
-		InverseFLOPs:  float64(l.dim)*l.net.FLOPs() + sp,
+		InverseFLOPs:  float64(l.dim)*pass + sp,
 		InversePasses: l.dim,
 	}
 }
@@ -389,8 +400,11 @@ func (l *NSFAR[T]) Inverse(wk Work, z, x *Mat[T], ld []T) {
 	w := wk.(*nsfARWork[T])
 	d, P, R := l.dim, l.spline.NumParams(), l.spline.ScratchLen()
 	n := z.Rows
-	if w.imw == nil {
-		w.imw = l.net.NewWork()
+	if w.itheta == nil {
+		w.itheta = &Mat[T]{}
+		for range len(l.net.W) - 1 {
+			w.ih = append(w.ih, &Mat[T]{})
+		}
 	}
 	w.iscr = grow(w.iscr, R)
 	x.Zero()
@@ -398,14 +412,41 @@ func (l *NSFAR[T]) Inverse(wk Work, z, x *Mat[T], ld []T) {
 		clear(ld[:n])
 	}
 	for _, v := range l.order {
-		theta := l.net.Forward(w.imw, x)
+		theta := l.madeColumns(w, x, v*P, P)
 		for r := 0; r < n; r++ {
-			th := theta.Data[(r*d+v)*P : (r*d+v+1)*P]
-			xv, e := l.spline.Inverse(z.Data[r*d+v], th, w.iscr)
+			xv, e := l.spline.Inverse(z.Data[r*d+v], theta.Data[r*P:(r+1)*P], w.iscr)
 			x.Data[r*d+v] = xv
 			if ld != nil {
 				ld[r] += e
 			}
 		}
 	}
+}
+
+// madeColumns runs the MADE on x but computes only the output columns
+// [c0, c0+nc) of its last layer (one variable's spline parameters), which
+// is most of the network's work at large D.
+func (l *NSFAR[T]) madeColumns(w *nsfARWork[T], x *Mat[T], c0, nc int) *Mat[T] {
+	m := l.net
+	n, L := x.Rows, len(m.W)
+	in := x
+	for k := 0; k < L-1; k++ {
+		nIn, nOut := m.Sizes[k], m.Sizes[k+1]
+		dst := w.ih[k]
+		dst.Resize(n, nOut)
+		for r := 0; r < n; r++ {
+			copy(dst.Data[r*nOut:(r+1)*nOut], m.B[k].Value)
+		}
+		tensor.Gemm(false, false, n, nOut, nIn, 1, in.Data, nIn, m.W[k].Value, nOut, 1, dst.Data, nOut)
+		activate(m.Act, dst.Data[:n*nOut])
+		in = dst
+	}
+	nIn, nOut := m.Sizes[L-1], m.Sizes[L]
+	out := w.itheta
+	out.Resize(n, nc)
+	for r := 0; r < n; r++ {
+		copy(out.Data[r*nc:(r+1)*nc], m.B[L-1].Value[c0:c0+nc])
+	}
+	tensor.Gemm(false, false, n, nc, nIn, 1, in.Data, nIn, m.W[L-1].Value[c0:], nOut, 1, out.Data, nc)
+	return out
 }

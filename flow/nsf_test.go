@@ -22,7 +22,7 @@ type nsfCase struct {
 	order func(d int) []int // autoregressive order, nil for coupling
 }
 
-func natural(d int) []int {
+func nsfNatural(d int) []int {
 	o := make([]int, d)
 	for i := range o {
 		o[i] = i
@@ -30,7 +30,7 @@ func natural(d int) []int {
 	return o
 }
 
-func reversed(d int) []int {
+func nsfReversed(d int) []int {
 	o := make([]int, d)
 	for i := range o {
 		o[i] = d - 1 - i
@@ -42,22 +42,22 @@ var nsfCases = []nsfCase{
 	{"coupling-even", flow.LayerSpec{Type: "nsf-coupling", Hidden: []int{8, 8}, Activation: "tanh"}, []int{2, 3, 5, 6}, nil},
 	{"coupling-odd", flow.LayerSpec{Type: "nsf-coupling", Mask: "odd", Hidden: []int{8}, Bins: 5, TailBound: 2}, []int{2, 3, 5}, nil},
 	{"coupling-relu", flow.LayerSpec{Type: "nsf-coupling", Hidden: []int{8, 8}, Bins: 3}, []int{4}, nil},
-	{"ar-natural", flow.LayerSpec{Type: "nsf-ar", Hidden: []int{10, 10}, Activation: "tanh"}, []int{1, 2, 3, 5, 6}, natural},
-	{"ar-reversed", flow.LayerSpec{Type: "nsf-ar", Order: "reversed", Hidden: []int{9}, Activation: "elu", Bins: 4}, []int{2, 3, 5}, reversed},
-	{"ar-relu", flow.LayerSpec{Type: "nsf-ar", Hidden: []int{12, 12}, Bins: 6, TailBound: 2.5}, []int{4}, natural},
+	{"ar-natural", flow.LayerSpec{Type: "nsf-ar", Hidden: []int{10, 10}, Activation: "tanh"}, []int{1, 2, 3, 5, 6}, nsfNatural},
+	{"ar-reversed", flow.LayerSpec{Type: "nsf-ar", Order: "reversed", Hidden: []int{9}, Activation: "elu", Bins: 4}, []int{2, 3, 5}, nsfReversed},
+	{"ar-relu", flow.LayerSpec{Type: "nsf-ar", Hidden: []int{12, 12}, Bins: 6, TailBound: 2.5}, []int{4}, nsfNatural},
 }
 
-// maskedLayer re-applies the MADE masks to the weights before every
+// nsfMaskedLayer re-applies the MADE masks to the weights before every
 // Forward. The MLP keeps masked weights at zero by masking their gradients,
 // but flowtest.CheckGradients perturbs every weight, masked ones included;
-// with the projection the finite difference of a masked weight is 0, like
+// with the projection the splineFinite difference of a masked weight is 0, like
 // its (masked) gradient.
-type maskedLayer struct {
+type nsfMaskedLayer struct {
 	flow.Layer[float64]
 	masks map[*flow.Param[float64]][]float64
 }
 
-func (m maskedLayer) Forward(w flow.Work, x, z *flowtest.M, ld []float64) {
+func (m nsfMaskedLayer) Forward(w flow.Work, x, z *flowtest.M, ld []float64) {
 	for p, mk := range m.masks {
 		for i, v := range mk {
 			p.Value[i] *= v
@@ -66,14 +66,14 @@ func (m maskedLayer) Forward(w flow.Work, x, z *flowtest.M, ld []float64) {
 	m.Layer.Forward(w, x, z, ld)
 }
 
-// maskedForFD wraps autoregressive layers in maskedLayer.
-func maskedForFD(l flow.Layer[float64], d int, c nsfCase) flow.Layer[float64] {
+// nsfMaskedForFD wraps autoregressive layers in nsfMaskedLayer.
+func nsfMaskedForFD(l flow.Layer[float64], d int, c nsfCase) flow.Layer[float64] {
 	if c.order == nil {
 		return l
 	}
 	s := l.Spec()
 	masks := flow.MADEMasks[float64](d, s.Hidden, 3*s.Bins-1, c.order(d))
-	m := maskedLayer{l, map[*flow.Param[float64]][]float64{}}
+	m := nsfMaskedLayer{l, map[*flow.Param[float64]][]float64{}}
 	for _, p := range l.Params() {
 		var i int
 		if _, err := fmt.Sscanf(p.Name, "made.w%d", &i); err == nil {
@@ -118,7 +118,7 @@ func nsfInput(rng *rand.Rand, rows, d int, bound float64) *flowtest.M {
 	return x
 }
 
-func specBound(s flow.LayerSpec) float64 {
+func nsfSpecBound(s flow.LayerSpec) float64 {
 	if s.TailBound == 0 {
 		return 3
 	}
@@ -131,10 +131,10 @@ func TestNSFNumerics(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/D=%d", c.name, d), func(t *testing.T) {
 				rng := rand.New(rand.NewPCG(uint64(d), 5))
 				l := newNSF64(t, d, c.spec, uint64(d)+1, 4)
-				x := nsfInput(rng, 5, d, specBound(c.spec))
+				x := nsfInput(rng, 5, d, nsfSpecBound(c.spec))
 				flowtest.CheckInverse(t, l, x, 1e-9)
 				flowtest.CheckLogDet(t, l, x, 1e-6)
-				flowtest.CheckGradients(t, maskedForFD(l, d, c), x, 1e-6)
+				flowtest.CheckGradients(t, nsfMaskedForFD(l, d, c), x, 1e-6)
 				if c.order != nil {
 					flowtest.CheckTriangular(t, l, x, c.order(d), 1e-9)
 				}
@@ -175,7 +175,7 @@ func TestNSFBatchOne(t *testing.T) {
 	for _, c := range nsfCases {
 		d := c.dims[len(c.dims)-1]
 		l := newNSF64(t, d, c.spec, 3, 4)
-		x := nsfInput(rand.New(rand.NewPCG(1, 1)), 4, d, specBound(c.spec))
+		x := nsfInput(rand.New(rand.NewPCG(1, 1)), 4, d, nsfSpecBound(c.spec))
 		z, ld := flowtest.Forward(l, x)
 		for r := 0; r < x.Rows; r++ {
 			zr, ldr := flowtest.Forward(l, x.SliceRows(r, r+1))
@@ -188,18 +188,18 @@ func TestNSFBatchOne(t *testing.T) {
 				t.Errorf("%s: row %d alone gives ld %g, in a batch %g", c.name, r, ldr[0], ld[r])
 			}
 		}
-		flowtest.CheckGradients(t, maskedForFD(l, d, c), x.SliceRows(0, 1), 1e-6)
+		flowtest.CheckGradients(t, nsfMaskedForFD(l, d, c), x.SliceRows(0, 1), 1e-6)
 	}
 }
 
 // TestNSFEdgeInputs feeds rows entirely outside the bound, on the bound and
-// huge values: everything stays finite and out-of-range columns of the
+// huge values: everything stays splineFinite and out-of-range columns of the
 // transformed half pass through.
 func TestNSFEdgeInputs(t *testing.T) {
 	for _, c := range nsfCases {
 		d := c.dims[len(c.dims)-1]
 		l := newNSF64(t, d, c.spec, 4, 20)
-		b := specBound(c.spec)
+		b := nsfSpecBound(c.spec)
 		x := tensor.New[float64](4, d)
 		for j := 0; j < d; j++ {
 			x.Set(0, j, 10+float64(j))
@@ -218,11 +218,11 @@ func TestNSFEdgeInputs(t *testing.T) {
 		}
 		l.Backward(w, dz, []float64{1, -1, 0.5, 2}, dx)
 		if !flowtest.FiniteAll(z.Data) || !flowtest.FiniteAll(ld) || !flowtest.FiniteAll(dx.Data) {
-			t.Fatalf("%s: non-finite output: z=%v ld=%v dx=%v", c.name, z.Data, ld, dx.Data)
+			t.Fatalf("%s: non-splineFinite output: z=%v ld=%v dx=%v", c.name, z.Data, ld, dx.Data)
 		}
 		for _, p := range l.Params() {
 			if !flowtest.FiniteAll(p.Grad) {
-				t.Fatalf("%s: non-finite gradient in %s", c.name, p.Name)
+				t.Fatalf("%s: non-splineFinite gradient in %s", c.name, p.Name)
 			}
 		}
 		for _, r := range []int{0, 2} {
@@ -237,7 +237,7 @@ func TestNSFEdgeInputs(t *testing.T) {
 		}
 		xi, ldi := flowtest.Inverse(l, z)
 		if !flowtest.FiniteAll(xi.Data) || !flowtest.FiniteAll(ldi) {
-			t.Fatalf("%s: non-finite inverse", c.name)
+			t.Fatalf("%s: non-splineFinite inverse", c.name)
 		}
 	}
 }
@@ -400,7 +400,7 @@ func TestNSFZeroAllocs(t *testing.T) {
 }
 
 // TestNSFInFlow trains a flow of NSF layers for a few steps: the loss is
-// finite and decreases.
+// splineFinite and decreases.
 func TestNSFInFlow(t *testing.T) {
 	spec := &flow.Spec{Dim: 3, Layers: []flow.LayerSpec{
 		{Type: "nsf-coupling", Hidden: []int{16}},
@@ -441,6 +441,6 @@ func TestNSFInFlow(t *testing.T) {
 	}
 	s := f.Sample(50, 1)
 	if !flowtest.FiniteAll(s.Data) {
-		t.Error("non-finite samples")
+		t.Error("non-splineFinite samples")
 	}
 }

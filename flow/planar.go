@@ -92,8 +92,8 @@ func (l *Planar[T]) Params() []*Param[T] { return []*Param[T]{l.U, l.W, l.B} }
 // NewWork allocates an empty workspace.
 func (l *Planar[T]) NewWork() Work { return &planarWork[T]{} }
 
-// Cost: 2 FLOPs per multiply-add (the MLP convention); the inverse counts
-// about six Newton iterations.
+// Cost reports the static cost, at 2 FLOPs per multiply-add (the MLP
+// convention); the inverse counts about six Newton iterations.
 func (l *Planar[T]) Cost() Cost {
 	d := float64(l.dim)
 	return Cost{

@@ -83,7 +83,8 @@ func (l *Radial[T]) Params() []*Param[T] { return []*Param[T]{l.X0, l.AlphaRaw, 
 // NewWork allocates an empty workspace.
 func (l *Radial[T]) NewWork() Work { return &radialWork[T]{} }
 
-// Cost: 2 FLOPs per multiply-add (the MLP convention).
+// Cost reports the static cost, at 2 FLOPs per multiply-add (the MLP
+// convention).
 func (l *Radial[T]) Cost() Cost {
 	d := float64(l.dim)
 	return Cost{

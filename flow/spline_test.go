@@ -10,7 +10,7 @@ import (
 
 func splineTestNear(a, b, tol float64) bool { return math.Abs(a-b) <= tol*(1+math.Abs(b)) }
 
-func randTheta(rng *rand.Rand, n int, scale float64) []float64 {
+func splineRandTheta(rng *rand.Rand, n int, scale float64) []float64 {
 	th := make([]float64, n)
 	for i := range th {
 		th[i] = scale * rng.NormFloat64()
@@ -53,7 +53,7 @@ func TestSplineRoundTripAndLogDet(t *testing.T) {
 			s, _ := flow.NewSpline[float64](K, 3)
 			scr := make([]float64, s.ScratchLen())
 			for trial := 0; trial < 20; trial++ {
-				th := randTheta(rng, s.NumParams(), scale)
+				th := splineRandTheta(rng, s.NumParams(), scale)
 				xs := append([]float64{}, splineInputs...)
 				for i := 0; i < 20; i++ {
 					xs = append(xs, 4*(2*rng.Float64()-1))
@@ -64,7 +64,7 @@ func TestSplineRoundTripAndLogDet(t *testing.T) {
 					if !splineTestNear(xr, x, 1e-9) || !splineTestNear(ldi, ld, 1e-9) {
 						t.Errorf("K=%d scale=%g x=%.17g: inverse gives %.17g (ld %g vs %g)", K, scale, x, xr, ldi, ld)
 					}
-					// log-det against the finite-difference slope, away
+					// log-det against the splineFinite-difference slope, away
 					// from ±B where the second derivative jumps.
 					if math.Abs(math.Abs(x)-3) < 1e-4 || math.Abs(x) > 1e6 {
 						continue
@@ -74,7 +74,7 @@ func TestSplineRoundTripAndLogDet(t *testing.T) {
 					ym, _ := s.Forward(x-h, th, scr)
 					fd := (yp - ym) / (2 * h)
 					if !splineTestNear(math.Exp(ld), fd, 1e-6) || (fd > 1e-2 && !splineTestNear(ld, math.Log(fd), 1e-5)) {
-						t.Errorf("K=%d scale=%g x=%g: ld %.10g, finite-difference log slope %.10g", K, scale, x, ld, math.Log(fd))
+						t.Errorf("K=%d scale=%g x=%g: ld %.10g, splineFinite-difference log slope %.10g", K, scale, x, ld, math.Log(fd))
 					}
 				}
 			}
@@ -90,7 +90,7 @@ func TestSplineGradients(t *testing.T) {
 		scr := make([]float64, s.ScratchLen())
 		dth := make([]float64, P)
 		for trial := 0; trial < 30; trial++ {
-			th := randTheta(rng, P, 2)
+			th := splineRandTheta(rng, P, 2)
 			x := 3.5 * (2*rng.Float64() - 1)
 			if trial < len(splineInputs) && math.Abs(splineInputs[trial]) < 1e6 && math.Abs(math.Abs(splineInputs[trial])-3) > 1e-5 {
 				x = splineInputs[trial]
@@ -101,7 +101,7 @@ func TestSplineGradients(t *testing.T) {
 			const h = 1e-6
 			fdx := (splineLoss(s, x+h, th, gy, gl) - splineLoss(s, x-h, th, gy, gl)) / (2 * h)
 			if !splineTestNear(gx, fdx, 1e-6) {
-				t.Errorf("K=%d x=%g: dL/dx %.10g, finite difference %.10g", K, x, gx, fdx)
+				t.Errorf("K=%d x=%g: dL/dx %.10g, splineFinite difference %.10g", K, x, gx, fdx)
 			}
 			for i := range th {
 				old := th[i]
@@ -111,7 +111,7 @@ func TestSplineGradients(t *testing.T) {
 				lm := splineLoss(s, x, th, gy, gl)
 				th[i] = old
 				if fd := (lp - lm) / (2 * h); !splineTestNear(dth[i], fd, 1e-6) {
-					t.Errorf("K=%d x=%g: dL/dθ[%d] %.10g, finite difference %.10g", K, x, i, dth[i], fd)
+					t.Errorf("K=%d x=%g: dL/dθ[%d] %.10g, splineFinite difference %.10g", K, x, i, dth[i], fd)
 				}
 			}
 		}
@@ -125,7 +125,7 @@ func TestSplineEdges(t *testing.T) {
 	t.Run("float32", func(t *testing.T) { splineEdges[float32](t) })
 }
 
-func finite[T flow.Float](v T) bool {
+func splineFinite[T flow.Float](v T) bool {
 	f := float64(v)
 	return !math.IsNaN(f) && !math.IsInf(f, 0)
 }
@@ -146,19 +146,19 @@ func splineEdges[T flow.Float](t *testing.T) {
 		for i := range th {
 			th[i] = T(v)
 		}
-		thetas["const"+ftoa(v)] = th
+		thetas["const"+splineFtoa(v)] = th
 		alt := make([]T, P)
 		for i := range alt {
 			alt[i] = T(v * float64(1-2*(i%2)))
 		}
-		thetas["alt"+ftoa(v)] = alt
+		thetas["alt"+splineFtoa(v)] = alt
 	}
 	for i := 0; i < 5; i++ {
 		th := make([]T, P)
 		for j := range th {
 			th[j] = T(50 * rng.NormFloat64())
 		}
-		thetas["rand50-"+ftoa(float64(i))] = th
+		thetas["rand50-"+splineFtoa(float64(i))] = th
 	}
 	for name, th := range thetas {
 		for _, x64 := range splineInputs {
@@ -166,11 +166,11 @@ func splineEdges[T flow.Float](t *testing.T) {
 			x64 = float64(x) // the value actually tested
 			y, ld := s.Forward(x, th, scr)
 			gx := s.Backward(scr, 1, 1, dth)
-			if !finite(y) || !finite(ld) || !finite(gx) {
+			if !splineFinite(y) || !splineFinite(ld) || !splineFinite(gx) {
 				t.Fatalf("%s x=%g: y=%g ld=%g dx=%g", name, x64, y, ld, gx)
 			}
 			for i, g := range dth {
-				if !finite(g) {
+				if !splineFinite(g) {
 					t.Fatalf("%s x=%g: dθ[%d]=%g", name, x64, i, g)
 				}
 			}
@@ -188,7 +188,7 @@ func splineEdges[T flow.Float](t *testing.T) {
 				t.Errorf("%s x=%g at the bound: y=%g ld=%g, want x and 0", name, x64, y, ld)
 			}
 			xr, ldi := s.Inverse(y, th, scr)
-			if !finite(xr) || !finite(ldi) {
+			if !splineFinite(xr) || !splineFinite(ldi) {
 				t.Fatalf("%s inverse at y=%g: x=%g ld=%g", name, y, xr, ldi)
 			}
 			// A round trip through bins squashed to minimum size is only
@@ -204,14 +204,14 @@ func splineEdges[T flow.Float](t *testing.T) {
 		for i := -40; i <= 40; i++ {
 			y := T(3.2 * float64(i) / 40)
 			x, ld := s.Inverse(y, th, scr)
-			if !finite(x) || !finite(ld) {
+			if !splineFinite(x) || !splineFinite(ld) {
 				t.Fatalf("%s inverse at y=%g: x=%g ld=%g", name, y, x, ld)
 			}
 		}
 	}
 }
 
-func ftoa(v float64) string {
+func splineFtoa(v float64) string {
 	switch {
 	case v == 50:
 		return "50"
@@ -230,7 +230,7 @@ func TestSplineMonotone(t *testing.T) {
 	s, _ := flow.NewSpline[float64](8, 3)
 	scr := make([]float64, s.ScratchLen())
 	for trial := 0; trial < 20; trial++ {
-		th := randTheta(rng, s.NumParams(), 3)
+		th := splineRandTheta(rng, s.NumParams(), 3)
 		prev := math.Inf(-1)
 		for i := 0; i <= 4000; i++ {
 			x := -3.5 + 7*float64(i)/4000

@@ -190,7 +190,8 @@ func Density2DOverlay(path, title string, g Grid, logp func(pts []float64) ([]fl
 	p.X.Padding, p.Y.Padding = 0, 0
 	hm := plotter.NewHeatMap(densityGrid{g: g, z: z, peak: peak}, viridisPalette(256))
 	hm.NaN = color.Gray{Y: 160}
-	hm.Rasterized = true
+	// Large grids as one image (fast, small files); small grids as crisp cells.
+	hm.Rasterized = g.N > 64
 	p.Add(hm)
 
 	var (
@@ -212,7 +213,7 @@ func Density2DOverlay(path, title string, g Grid, logp func(pts []float64) ([]fl
 		if err != nil {
 			return fmt.Errorf("report: Density2D: %w", err)
 		}
-		sc.GlyphStyle = draw.GlyphStyle{Color: c, Radius: markerRadius(len(in)), Shape: draw.CircleGlyph{}}
+		sc.GlyphStyle = draw.GlyphStyle{Color: c, Radius: 0.75 * markerRadius(len(in)), Shape: draw.CircleGlyph{}}
 		p.Add(sc)
 		entries = append(entries, legendEntry{name: name, thumbs: []plot.Thumbnailer{sc}})
 		sets = append(sets, in)
@@ -236,11 +237,17 @@ func Density2DOverlay(path, title string, g Grid, logp func(pts []float64) ([]fl
 	cb.Add(&plotter.ColorBar{ColorMap: &viridisMap{min: 0, max: peak, alpha: 1}, Vertical: true, Colors: 256})
 
 	const (
-		w    = 15.5 * vg.Centimeter
-		h    = 13 * vg.Centimeter
-		cbW  = 2.6 * vg.Centimeter
-		cbIn = 0.35 * vg.Centimeter // gap between heat map and colour bar
+		mainW = 13 * vg.Centimeter  // width of the heat-map plot
+		cbW   = 2.6 * vg.Centimeter // width of the colour-bar plot
+		cbIn  = 0.35 * vg.Centimeter
+		h0    = 13 * vg.Centimeter
 	)
+	// Choose the height so that the data area has the aspect of the grid
+	// (equal scales on both axes), within [1/2, 2].
+	probe := p.DataCanvas(draw.Canvas{Rectangle: vg.Rectangle{Max: vg.Point{X: mainW, Y: h0}}})
+	dw, dh := probe.Max.X-probe.Min.X, probe.Max.Y-probe.Min.Y
+	aspect := math.Min(math.Max((g.YMax-g.YMin)/(g.XMax-g.XMin), 0.5), 2)
+	w, h := mainW+cbW, h0-dh+dw*vg.Length(aspect)
 	return render(path, w, h, func(dc draw.Canvas) error {
 		main := dc
 		main.Max.X -= cbW
@@ -338,12 +345,12 @@ func (m *viridisMap) At(v float64) (color.Color, error) {
 	}
 	return viridis(t, m.alpha), nil
 }
-func (m *viridisMap) Max() float64          { return m.max }
-func (m *viridisMap) SetMax(v float64)      { m.max = v }
-func (m *viridisMap) Min() float64          { return m.min }
-func (m *viridisMap) SetMin(v float64)      { m.min = v }
-func (m *viridisMap) Alpha() float64        { return m.alpha }
-func (m *viridisMap) SetAlpha(a float64)    { m.alpha = a }
+func (m *viridisMap) Max() float64       { return m.max }
+func (m *viridisMap) SetMax(v float64)   { m.max = v }
+func (m *viridisMap) Min() float64       { return m.min }
+func (m *viridisMap) SetMin(v float64)   { m.min = v }
+func (m *viridisMap) Alpha() float64     { return m.alpha }
+func (m *viridisMap) SetAlpha(a float64) { m.alpha = a }
 func (m *viridisMap) Palette(n int) palette.Palette {
 	n = max(n, 2)
 	cs := make(viridisColors, n)

@@ -105,7 +105,8 @@ func Scatter2D(path, title string, panels []Panel) error {
 // per layer slot, each showing every candidate's softmax weight against the
 // search step as a line (y axis fixed to [0, 1]), with one shared legend of
 // the candidate names to the right of the panels. Panels are laid out in
-// rows of at most four.
+// rows of at most four
+// (as evenly filled as possible).
 //
 // weights is indexed [slot][candidate][stepIndex]: every slot needs
 // len(candidates) rows of len(steps) values. Non-finite values are skipped;
@@ -157,14 +158,16 @@ func WeightTrajectories(path, title string, steps []float64, weights [][][]float
 	}
 	legend.TextStyle.Font = plots[0].Legend.TextStyle.Font
 	legend.ThumbnailWidth = vg.Points(22)
+	legend.Padding = vg.Points(3)
 	legend.Left, legend.Top = true, true
 	for _, e := range entries {
 		legend.Add(e.name, e.thumbs...)
 	}
 	legW, _ := legendSize(&legend, entries)
 
-	cols := min(len(plots), 4)
-	rows := (len(plots) + cols - 1) / cols
+	// At most four panels per row, rows as evenly filled as possible.
+	rows := (len(plots) + 3) / 4
+	cols := (len(plots) + rows - 1) / rows
 	grid := make([][]*plot.Plot, rows)
 	for r := range grid {
 		grid[r] = make([]*plot.Plot, cols)
@@ -175,7 +178,7 @@ func WeightTrajectories(path, title string, steps []float64, weights [][][]float
 		}
 	}
 	const panelW, panelH = 7.5 * vg.Centimeter, 6 * vg.Centimeter
-	legendW := legW + vg.Points(24)
+	legendW := legW + vg.Points(36)
 	w := vg.Length(cols)*panelW + legendW
 	h := vg.Length(rows)*panelH + vg.Centimeter
 	return render(path, w, h, func(dc draw.Canvas) error {

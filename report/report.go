@@ -38,7 +38,7 @@ const (
 	titleSize  = vg.Length(13)
 	labelSize  = vg.Length(11)
 	tickSize   = vg.Length(9)
-	legendSize = vg.Length(10)
+	legendFont = vg.Length(10)
 )
 
 // qualitative is the "tab10" qualitative palette (matplotlib / d3 category10),
@@ -91,8 +91,9 @@ func newPlot(title, xlabel, ylabel string) *plot.Plot {
 	}
 	p.X.Label.Text = xlabel
 	p.Y.Label.Text = ylabel
-	p.Legend.TextStyle.Font = font.From(sans, legendSize)
+	p.Legend.TextStyle.Font = font.From(sans, legendFont)
 	p.Legend.ThumbnailWidth = vg.Points(18)
+	p.Legend.Padding = vg.Points(2)
 	grid := plotter.NewGrid()
 	grid.Vertical.Color = color.Gray{Y: 225}
 	grid.Horizontal.Color = color.Gray{Y: 225}

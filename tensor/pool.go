@@ -19,7 +19,8 @@ import (
 // items tells. Nobody waits for a thread to arrive: a worker that wakes late
 // joins wherever the work is, so a slow wake-up (an idle vCPU takes ~100 µs
 // to wake in this VM) costs at most the work it would have done, never a
-// stall. Workers spin for workerSpin after their last item before parking,
+// stall. Waiting for an earlier phase spins briefly, then sleeps (see
+// waitPause). Workers spin for workerSpin after their last item before parking,
 // so back-to-back GEMMs find them awake.
 //
 // Steady state does not allocate: tasks live in the pool, workers and their
@@ -106,7 +107,7 @@ func (p *gemmPool) run(t *gemmTask) bool {
 	}
 	p.work(p.gen, p.own)
 	for i := 0; p.done.Load() < int64(total); i++ {
-		spinPause(i)
+		waitPause(i)
 	}
 	p.t = gemmTask{} // drop references to the caller's slices
 	return true
@@ -144,7 +145,7 @@ func (p *gemmPool) item(i int, buf *packBuf) {
 		need += int64(p.packItems) // this block's B is packed
 	}
 	for s := 0; p.done.Load() < need; s++ {
-		spinPause(s)
+		waitPause(s)
 	}
 	if r < p.packItems {
 		q0, q1 := r*np/p.packItems, (r+1)*np/p.packItems
@@ -198,11 +199,25 @@ func (w *gemmWorker) park(p *gemmPool, last uint64) {
 	<-w.wake
 }
 
-// spinPause is one step of a spin-wait: busy for a while, then yielding to
-// other goroutines.
+// spinPause is one step of an idle worker's spin: busy for a while, then
+// yielding to other goroutines.
 func spinPause(i int) {
 	if i >= 64 {
 		runtime.Gosched()
+	}
+}
+
+// waitPause is one step of waiting for another thread's item: spin, then
+// yield, then sleep. Sleeping matters when the machine is oversubscribed:
+// the thread we wait for may be descheduled by the OS, and a spinning
+// waiter would keep it off the CPU.
+func waitPause(i int) {
+	switch {
+	case i < 64:
+	case i < 64+512:
+		runtime.Gosched()
+	default:
+		time.Sleep(20 * time.Microsecond)
 	}
 }
 

@@ -206,10 +206,6 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
-func saveCurve(dir string, res *train.Result) error {
-	return train.WriteCurveCSV(filepath.Join(dir, "curve.csv"), res.Curve)
-}
-
 // evalResult is a mean log-likelihood with two standard errors.
 type evalResult struct {
 	N     int     `json:"n"`
