@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"unsafe"
 
 	"github.com/autonf/autonf/tensor"
 )
@@ -211,9 +212,7 @@ func activate[T Float](a Activation, v []T) {
 		}
 	default:
 		for i, x := range v {
-			if x < 0 {
-				v[i] = 0
-			}
+			v[i] = max(x, 0) // branchless: random signs defeat the branch predictor
 		}
 	}
 }
@@ -233,10 +232,35 @@ func activateGrad[T Float](a Activation, y, g []T) {
 			}
 		}
 	default:
+		if y32, ok := asFloat32(y); ok {
+			g32, _ := asFloat32(g)
+			reluGrad32(y32, g32)
+			return
+		}
 		for i, v := range y {
 			if v <= 0 {
 				g[i] = 0
 			}
 		}
 	}
+}
+
+// reluGrad32 zeroes g where the ReLU output y is +0, without branches: the
+// bit pattern of y ≥ 0 is non-zero exactly when y > 0.
+func reluGrad32(y, g []float32) {
+	g = g[:len(y)]
+	for i, v := range y {
+		b := math.Float32bits(v)
+		mask := uint32(int32(b|-b) >> 31)
+		g[i] = math.Float32frombits(math.Float32bits(g[i]) & mask)
+	}
+}
+
+// asFloat32 reinterprets a []T as []float32 when T is float32.
+func asFloat32[T Float](v []T) ([]float32, bool) {
+	var zero T
+	if unsafe.Sizeof(zero) != 4 || len(v) == 0 {
+		return nil, false
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(v))), len(v)), true
 }

@@ -3,6 +3,7 @@ package report
 import (
 	"errors"
 	"fmt"
+	"image"
 	"image/color"
 	"math"
 
@@ -113,29 +114,41 @@ func GridIntegral(g Grid, logp func(pts []float64) ([]float64, error)) (float64,
 	return sum * area, nil
 }
 
-// densityGrid adapts density values on a Grid to plotter.GridXYZ.
-type densityGrid struct {
-	g    Grid
-	z    []float64 // z[j*N+i]
-	peak float64
+// densityImage renders the densities z (z[j*N+i], column i, row j) as an
+// image with square blocks of pixels per cell, so that cells stay crisp when
+// the image is scaled; NaN cells are grey.
+func densityImage(g Grid, z []float64, peak float64) image.Image {
+	scale := max(1, (640+g.N-1)/g.N)
+	img := image.NewNRGBA(image.Rect(0, 0, g.N*scale, g.N*scale))
+	grey := color.NRGBA{R: 160, G: 160, B: 160, A: 255}
+	for j := 0; j < g.N; j++ {
+		for i := 0; i < g.N; i++ {
+			c := grey
+			if v := z[j*g.N+i]; !math.IsNaN(v) {
+				c = viridis(v/peak, 1).(color.NRGBA)
+			}
+			// Image rows run top to bottom, grid rows bottom to top.
+			y0 := (g.N - 1 - j) * scale
+			for y := y0; y < y0+scale; y++ {
+				for x := i * scale; x < (i+1)*scale; x++ {
+					img.SetNRGBA(x, y, c)
+				}
+			}
+		}
+	}
+	return img
 }
-
-func (d densityGrid) Dims() (c, r int)   { return d.g.N, d.g.N }
-func (d densityGrid) Z(c, r int) float64 { return d.z[r*d.g.N+c] }
-func (d densityGrid) X(c int) float64    { return d.g.cellX(c) }
-func (d densityGrid) Y(r int) float64    { return d.g.cellY(r) }
-func (d densityGrid) Min() float64       { return 0 }
-func (d densityGrid) Max() float64       { return d.peak }
 
 // Density2D writes a heat map of the density exp(logp(x, y)) on the grid g,
 // with a viridis palette (dark purple = 0, yellow = peak density) and a
 // colour bar, optionally with points (e.g. model samples) overlaid as small
 // red dots; points may be nil. logp is called once with all grid points (see
-// GridIntegral for the layout) and returns log-densities. The title gets a
-// second line with the probability mass on the grid (GridIntegral).
+// GridIntegral for the layout) and returns log-densities; -Inf is zero
+// density. The heat map's data area has the aspect ratio of the grid. Use
+// GridIntegral for the probability mass shown (e.g. to put it in the title).
 //
-// Cells where logp is NaN or +Inf are drawn grey; it is an error if no cell
-// has a usable value. Non-finite points and points outside the grid are
+// Cells where logp is NaN or +Inf are drawn grey and counted in a second
+// title line; it is an error if no cell has a usable value. Non-finite points and points outside the grid are
 // skipped.
 func Density2D(path, title string, g Grid, logp func(pts []float64) ([]float64, error), points [][2]float64) error {
 	return Density2DOverlay(path, title, g, logp, points, nil)
@@ -153,7 +166,6 @@ func Density2DOverlay(path, title string, g Grid, logp func(pts []float64) ([]fl
 	z := make([]float64, len(vals))
 	bad := 0
 	peak := 0.0
-	var mass float64
 	for k, v := range vals {
 		if math.IsNaN(v) || math.IsInf(v, 1) {
 			z[k] = math.NaN()
@@ -161,7 +173,6 @@ func Density2DOverlay(path, title string, g Grid, logp func(pts []float64) ([]fl
 			continue
 		}
 		z[k] = math.Exp(v)
-		mass += z[k]
 		if z[k] > peak && !math.IsInf(z[k], 1) {
 			peak = z[k]
 		}
@@ -177,22 +188,15 @@ func Density2DOverlay(path, title string, g Grid, logp func(pts []float64) ([]fl
 	if peak <= 0 || !finite(peak) {
 		peak = 1 // all zero density: keep a valid colour range
 	}
-	mass *= (g.XMax - g.XMin) / float64(g.N) * (g.YMax - g.YMin) / float64(g.N)
-
-	if title != "" {
-		title += "\n"
-	}
-	title += fmt.Sprintf("mass on grid %.4g", mass)
 	if bad > 0 {
-		title += fmt.Sprintf(" (%d cells NaN)", bad)
+		if title != "" {
+			title += "\n"
+		}
+		title += fmt.Sprintf("(log-density NaN or +Inf in %d of %d cells, drawn grey)", bad, len(vals))
 	}
 	p := newPlot(title, "x1", "x2")
 	p.X.Padding, p.Y.Padding = 0, 0
-	hm := plotter.NewHeatMap(densityGrid{g: g, z: z, peak: peak}, viridisPalette(256))
-	hm.NaN = color.Gray{Y: 160}
-	// Large grids as one image (fast, small files); small grids as crisp cells.
-	hm.Rasterized = g.N > 64
-	p.Add(hm)
+	p.Add(plotter.NewImage(densityImage(g, z, peak), g.XMin, g.YMin, g.XMax, g.YMax))
 
 	var (
 		entries []legendEntry
@@ -314,16 +318,6 @@ func viridis(t, alpha float64) color.Color {
 type viridisColors []color.Color
 
 func (v viridisColors) Colors() []color.Color { return v }
-
-// viridisPalette returns n ≥ 2 evenly spaced viridis colours.
-func viridisPalette(n int) palette.Palette {
-	n = max(n, 2)
-	cs := make(viridisColors, n)
-	for i := range cs {
-		cs[i] = viridis(float64(i)/float64(n-1), 1)
-	}
-	return cs
-}
 
 // viridisMap implements palette.ColorMap with the viridis colours.
 type viridisMap struct{ min, max, alpha float64 }
