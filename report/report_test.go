@@ -390,6 +390,17 @@ func TestDegenerateInputs(t *testing.T) {
 			return LinePlot(p, "", "", "", []Series{{X: []float64{1, 2, 3}, Y: []float64{math.NaN(), 1, 2}}, {Name: "all NaN", X: []float64{1}, Y: []float64{math.NaN()}}})
 		}},
 		{"zero density", func(p string) error { return Density2D(p, "zero", g, zero, [][2]float64{{5, 5}, {math.NaN(), 0}}) }},
+		{"partly NaN density", func(p string) error {
+			return Density2D(p, "holes", Grid{XMin: -3, XMax: 3, YMin: -2, YMax: 2, N: 30}, func(pts []float64) ([]float64, error) {
+				out, _ := stdNormal2D(pts)
+				for i := range out {
+					if pts[2*i] > 1 && pts[2*i+1] > 0 {
+						out[i] = math.NaN()
+					}
+				}
+				return out, nil
+			}, nil)
+		}},
 		{"overflowing density", func(p string) error { return Density2D(p, "huge", g, huge, nil) }},
 		{"single scatter point", func(p string) error { return Scatter2D(p, "", []Panel{{Points: [][2]float64{{1, 1}}}}) }},
 		{"single pareto point", func(p string) error { return ParetoFront(p, "", "cost", []Point{{Cost: 1, NLL: 1}}, nil, nil) }},
