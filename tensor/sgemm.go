@@ -21,7 +21,7 @@ const (
 // across GOMAXPROCS threads. Below it the single-thread path is faster than
 // waking the workers (measured on the 2-vCPU Zen 4 machine, see
 // BENCHMARKS-gemm.md).
-const parallelMinFlops = 5 << 20
+const parallelMinFlops = 1 << 20
 
 // parallelThreshold is parallelMinFlops; tests lower it to force the
 // threaded path on small problems.
