@@ -396,6 +396,9 @@ func (s *Supernet[T]) backwardTree(x *tensor.Mat[T]) {
 	for i := n - 1; i >= 0; i-- {
 		for m := range t.levels[i] {
 			nd := &t.levels[i][m]
+			if i > 0 && zeroNode(nd, B*D) {
+				continue // weight 0 below this node (one-hot α): nothing to propagate
+			}
 			nd.dld = grow(nd.dld, B)
 			for r, v := range nd.acc {
 				nd.dld[r] = T(v)
@@ -435,4 +438,19 @@ func (s *Supernet[T]) backwardTree(x *tensor.Mat[T]) {
 		}
 		s.pre.Backward(t.preWork, t.preGz, t.preDld, nil)
 	}
+}
+
+// zeroNode reports whether a node's incoming gradients are all zero.
+func zeroNode[T flow.Float](nd *node[T], n int) bool {
+	for _, v := range nd.acc {
+		if v != 0 {
+			return false
+		}
+	}
+	for _, v := range nd.gz.Data[:n] {
+		if v != 0 {
+			return false
+		}
+	}
+	return true
 }

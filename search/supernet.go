@@ -363,6 +363,43 @@ func (s *Supernet[T]) SetTraining(training bool) {
 	}
 }
 
+// InitFromData runs the data-dependent initialisation of the layers that
+// have one (ActNorm), like flow.Flow.InitFromData: each prefix layer is
+// initialised on its input, every candidate of slot i on the output of the
+// argmax path through slots 0..i−1, and the suffix on the argmax path's
+// output.
+func (s *Supernet[T]) InitFromData(x *tensor.Mat[T]) error {
+	if err := s.checkInput(x); err != nil {
+		return err
+	}
+	cur := x
+	ld := make([]T, x.Rows)
+	apply := func(l flow.Layer[T], init bool) {
+		if di, ok := l.(flow.DataInitializer[T]); ok && init {
+			di.InitFromData(cur)
+		}
+		out := tensor.New[T](x.Rows, s.Dim)
+		l.Forward(l.NewWork(), cur, out, ld)
+		cur = out
+	}
+	for _, l := range s.Prefix {
+		apply(l, true)
+	}
+	arch := s.Argmax()
+	for i, c := range s.Slots {
+		for j, l := range c {
+			if di, ok := l.(flow.DataInitializer[T]); ok && j != arch[i] {
+				di.InitFromData(cur)
+			}
+		}
+		apply(c[arch[i]], true)
+	}
+	for _, l := range s.Suffix {
+		apply(l, true)
+	}
+	return nil
+}
+
 // Seed reseeds the generator of the sample estimator.
 func (s *Supernet[T]) Seed(seed uint64) { s.rng = rand.New(rand.NewPCG(seed, 0x5ea4c4)) }
 

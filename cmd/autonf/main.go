@@ -33,6 +33,7 @@ func init() {
 		{"eval", "mean test log-likelihood of a model on data", runEval},
 		{"sample", "draw samples from a model", runSample},
 		{"density", "log-density of every row of a data file", runDensity},
+		{"search", "search the flow architecture for the data (AutoNF)", runSearch},
 		{"plot", "picture of a model: density map (2-D) or samples vs data", runPlot},
 		{"arch", "list or show architecture presets", runArch},
 	}
