@@ -495,6 +495,7 @@ type NonFiniteError struct {
 	Type      string // the layer type (Stage "slot")
 }
 
+// Error implements error.
 func (e *NonFiniteError) Error() string {
 	switch e.Stage {
 	case "input":
