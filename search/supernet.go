@@ -25,7 +25,11 @@
 // over the weights is attained at a vertex: the upper bound drives the
 // relaxation to a discrete architecture (the paper's Prop. 1). The cost
 // C_mix = Σ_i Σ_j w_i^j c_i^j (see [Supernet.AddCostGrad]) is linear in W
-// too and enters, with weight λ, only the α objective.
+// too and enters, with weight λ, only the α objective. Because W is a
+// product of per-slot softmaxes, the α objective is multilinear in the w_i:
+// gradient descent on α reaches a vertex that no single-slot change
+// improves, which is the brute-force best path when it is well separated but
+// can be a local optimum among near-ties.
 //
 // # Estimators
 //
@@ -33,13 +37,18 @@
 // that shares prefixes: level i holds one node per partial path
 // (j_1, …, j_i), so one batch costs m_1 + m_1·m_2 + … + Π m_i transform
 // evaluations instead of n·Π m_i. It computes both losses and their exact
-// gradients.
+// gradients. Every node keeps its own flow.Work and B×D output, allocated on
+// first use and reused, so steady-state steps allocate nothing; memory grows
+// with the number of nodes.
 //
 // The sample estimator ([Supernet.SampleLoss]) draws one path per data row
 // and runs each candidate once, on the rows that chose it, so its cost is
 // linear in Σ m_i: whole 8–16 slot flows can be searched without blocks. It
 // estimates L^U and its gradients without bias (see SampleLoss for the
-// score-function α gradient and its leave-one-out baseline).
+// score-function α gradient and its leave-one-out baseline). Its
+// per-candidate batches vary in size from step to step; the layers'
+// workspaces grow to the largest size seen, after which it allocates
+// nothing either.
 //
 // [Searcher] alternates first-order DARTS steps: α on a validation batch,
 // θ on a training batch.
