@@ -21,6 +21,16 @@ type Flow[T Float] struct {
 	Name   string
 	Layers []Layer[T]
 
+	// Workers is the number of shards a large batch is split into, each on
+	// its own core (data parallelism: every shard runs on a replica of the
+	// layers with its own workspaces and gradients). 0 means GOMAXPROCS; 1
+	// runs everything on the calling goroutine. Flows with BatchNorm always
+	// run unsharded (batch statistics must see the whole batch).
+	Workers int
+
+	par       *parallel[T]
+	batchNorm int8 // 0 unknown, 1 the flow has a BatchNorm layer, −1 not
+
 	// Learnable base parameters (diag-normal only): mean and log std.
 	BaseMean, BaseLogStd *Param[T]
 
@@ -130,6 +140,9 @@ func (f *Flow[T]) ZeroGrad() {
 
 // SetTraining switches layers with train/eval behaviour (BatchNorm).
 func (f *Flow[T]) SetTraining(training bool) {
+	if f.par != nil {
+		f.par.training = training
+	}
 	for _, l := range f.Layers {
 		if s, ok := l.(TrainingSetter); ok {
 			s.SetTraining(training)
@@ -263,6 +276,13 @@ func (f *Flow[T]) LogProb(x *Mat[T], out []T) error {
 	if x.Cols != f.Dim {
 		return fmt.Errorf("flow: data has %d columns, the flow expects %d", x.Cols, f.Dim)
 	}
+	if w := f.shards(min(x.Rows, chunkRows)); w > 1 {
+		return f.parallelLogProb(x, out, w)
+	}
+	return f.logProb(x, out)
+}
+
+func (f *Flow[T]) logProb(x *Mat[T], out []T) error {
 	for lo := 0; lo < x.Rows; lo += chunkRows {
 		hi := min(lo+chunkRows, x.Rows)
 		xc := x.SliceRows(lo, hi)
@@ -363,24 +383,48 @@ func (f *Flow[T]) SampleBase(n int, rng *rand.Rand) *Mat[T] {
 	return z
 }
 
-// Sample draws n rows from the flow; the same seed gives the same rows.
+// Sample draws n rows from the flow; the same seed gives the same rows
+// (whatever the number of cores).
 func (f *Flow[T]) Sample(n int, seed uint64) *Mat[T] {
-	return f.Inverse(f.SampleBase(n, rand.New(rand.NewPCG(seed, 0x5a17))))
+	x, _ := f.SampleAndLogProbOpt(n, seed, false)
+	return x
 }
 
 // SampleAndLogProb draws n rows and returns them with their log-densities,
 // computed in the same inverse pass.
 func (f *Flow[T]) SampleAndLogProb(n int, seed uint64) (*Mat[T], []T) {
-	return f.inverse(f.SampleBase(n, rand.New(rand.NewPCG(seed, 0x5a17))), true)
+	return f.SampleAndLogProbOpt(n, seed, true)
+}
+
+// SampleAndLogProbOpt is Sample (logProb false) or SampleAndLogProb.
+func (f *Flow[T]) SampleAndLogProbOpt(n int, seed uint64, logProb bool) (*Mat[T], []T) {
+	z := f.SampleBase(n, rand.New(rand.NewPCG(seed, 0x5a17)))
+	if w := f.shards(min(n, chunkRows)); w > 1 {
+		return f.parallelInverse(z, logProb, w)
+	}
+	return f.inverse(z, logProb)
 }
 
 // NLLGrad computes the mean negative log-likelihood of the batch x and adds
 // its gradient to every parameter's Grad. x must not change until the call
-// returns. The batch is processed in one piece (it must fit in memory).
+// returns. Large batches are split into shards that run on all cores (see
+// Flow.Workers); the result does not depend on the number of shards beyond
+// floating-point summation order.
 func (f *Flow[T]) NLLGrad(x *Mat[T]) (float64, error) {
 	if x.Cols != f.Dim {
 		return 0, fmt.Errorf("flow: data has %d columns, the flow expects %d", x.Cols, f.Dim)
 	}
+	if w := f.shards(x.Rows); w > 1 {
+		return f.parallelNLLGrad(x, w)
+	}
+	sum, err := f.nllGrad(x, x.Rows)
+	return sum / float64(x.Rows), err
+}
+
+// nllGrad runs forward and backward on x for the loss −(1/total)·Σ log p
+// (x may be one shard of a batch of total rows) and returns −Σ log p over
+// x's rows.
+func (f *Flow[T]) nllGrad(x *Mat[T], total int) (float64, error) {
 	n := x.Rows
 	f.lp = grow(f.lp, n)
 	f.forward(x, f.lp)
@@ -389,9 +433,9 @@ func (f *Flow[T]) NLLGrad(x *Mat[T]) (float64, error) {
 		sum += float64(v)
 	}
 	if math.IsNaN(sum) || math.IsInf(sum, 0) {
-		return sum, f.findNonFinite(x, f.lp)
+		return -sum, f.findNonFinite(x, f.lp)
 	}
-	inv := T(1 / float64(n))
+	inv := T(1 / float64(total))
 	// dL/dz of the base term, L = −mean log p.
 	z := f.output(x)
 	g := f.gA
@@ -430,7 +474,7 @@ func (f *Flow[T]) NLLGrad(x *Mat[T]) (float64, error) {
 		f.Layers[i].Backward(f.works[i], g, f.dld, dx)
 		g = dx
 	}
-	return -sum / float64(n), nil
+	return -sum, nil
 }
 
 func grow[T Float](s []T, n int) []T {

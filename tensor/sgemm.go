@@ -110,6 +110,19 @@ func putBuf(b *packBuf) {
 	}
 }
 
+// serialDepth counts callers that run their own work in parallel (data
+// parallelism): while it is positive, every GEMM stays on its calling
+// goroutine instead of using the worker pool.
+var serialDepth atomic.Int32
+
+// BeginSerial makes GEMMs single-threaded until the matching EndSerial: a
+// caller that already spreads independent GEMMs over the cores (one shard
+// of a batch per core) must not also split each GEMM. Calls nest.
+func BeginSerial() { serialDepth.Add(1) }
+
+// EndSerial undoes one BeginSerial.
+func EndSerial() { serialDepth.Add(-1) }
+
 // sgemm is Gemm for float32 (arguments already validated, m, n > 0).
 func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if k == 0 || alpha == 0 {
@@ -119,7 +132,7 @@ func sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	kn := activeKernel.Load()
 	t := gemmTask{kn: kn, transA: transA, transB: transB, m1: m, n1: n, k: k,
 		alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc}
-	if 2*m*n*k >= parallelThreshold && (m > kn.mr || n > kn.nr) && runtime.GOMAXPROCS(0) > 1 {
+	if 2*m*n*k >= parallelThreshold && (m > kn.mr || n > kn.nr) && runtime.GOMAXPROCS(0) > 1 && serialDepth.Load() == 0 {
 		if pool.mu.TryLock() {
 			ok := pool.run(&t)
 			pool.mu.Unlock()

@@ -1,0 +1,251 @@
+package flow
+
+import (
+	"runtime"
+
+	"github.com/autonf/autonf/tensor"
+)
+
+// minShardRows is the fewest rows worth a shard of their own: below it the
+// hand-off costs more than the second core gains.
+const minShardRows = 64
+
+// parallel holds the replicas of a flow for data parallelism. Replica r
+// has the same architecture, its own workspaces and gradient buffers, and
+// parameter values copied from the master before every sharded call.
+type parallel[T Float] struct {
+	replicas []*Flow[T]
+	jobs     []chan parJob[T]
+	done     chan parResult
+	params   [][]NamedParam[T] // replicas' parameter lists
+	training bool
+	view0    Mat[T] // the master's shard view, reused
+}
+
+// rows returns a view of rows [lo, hi) of m as a value.
+func rows[T Float](m *Mat[T], lo, hi int) Mat[T] {
+	return Mat[T]{Rows: hi - lo, Cols: m.Cols, Data: m.Data[lo*m.Cols : hi*m.Cols]}
+}
+
+type parKind int
+
+const (
+	jobNLLGrad parKind = iota
+	jobLogProb
+	jobInverse
+)
+
+type parJob[T Float] struct {
+	kind    parKind
+	x       Mat[T] // input shard (a view)
+	total   int    // rows of the whole batch (NLLGrad)
+	out     []T    // log-densities (LogProb, Inverse)
+	dst     Mat[T] // output rows (Inverse; a view)
+	logProb bool
+}
+
+type parResult struct {
+	sum float64
+	err error
+}
+
+// shards returns how many shards a call over rows rows should use.
+func (f *Flow[T]) shards(rows int) int {
+	w := f.Workers
+	if w == 0 {
+		w = runtime.GOMAXPROCS(0)
+	}
+	w = min(w, rows/minShardRows)
+	if w <= 1 || f.hasBatchNorm() {
+		return 1
+	}
+	return w
+}
+
+func (f *Flow[T]) hasBatchNorm() bool {
+	if f.batchNorm != 0 {
+		return f.batchNorm > 0
+	}
+	var walk func(ls []LayerSpec) bool
+	walk = func(ls []LayerSpec) bool {
+		for _, l := range ls {
+			if l.Type == "batchnorm" || walk(l.Layers) {
+				return true
+			}
+		}
+		return false
+	}
+	f.batchNorm = -1
+	if walk(f.Spec().Layers) {
+		f.batchNorm = 1
+	}
+	return f.batchNorm > 0
+}
+
+// replicasFor makes sure w−1 replicas exist, with current parameter values.
+func (f *Flow[T]) replicasFor(w int) *parallel[T] {
+	if f.par == nil {
+		f.par = &parallel[T]{done: make(chan parResult, 16)}
+	}
+	p := f.par
+	for len(p.replicas) < w-1 {
+		r, err := Build[T](f.Spec(), nil)
+		if err != nil {
+			panic("flow: cannot replicate a flow built from its own spec: " + err.Error())
+		}
+		r.Workers = 1
+		jobs := make(chan parJob[T], 1)
+		p.replicas = append(p.replicas, r)
+		p.jobs = append(p.jobs, jobs)
+		p.params = append(p.params, r.Params())
+		go replicaLoop(r, jobs, p.done)
+		// The worker goroutine holds only the replica and the channels;
+		// when the master flow is collected, closing the job channel ends it.
+		runtime.AddCleanup(f, func(c chan parJob[T]) { close(c) }, jobs)
+	}
+	master := f.Params()
+	for r := 0; r < w-1; r++ {
+		for i, mp := range master {
+			copy(p.params[r][i].Value, mp.Value)
+		}
+		p.replicas[r].SetTraining(p.training)
+	}
+	return p
+}
+
+func replicaLoop[T Float](r *Flow[T], jobs <-chan parJob[T], done chan<- parResult) {
+	x := new(Mat[T]) // the shard view, reused: layers may keep a pointer to it
+	for j := range jobs {
+		*x = j.x
+		var res parResult
+		switch j.kind {
+		case jobNLLGrad:
+			res.sum, res.err = r.nllGrad(x, j.total)
+		case jobLogProb:
+			res.err = r.logProb(x, j.out)
+		case jobInverse:
+			x, lp := r.inverse(x, j.logProb)
+			copy(j.dst.Data[:x.Rows*x.Cols], x.Data[:x.Rows*x.Cols])
+			if j.logProb {
+				copy(j.out, lp)
+			}
+		}
+		done <- res
+	}
+}
+
+// bounds returns the row range of shard s of w over n rows.
+func bounds(n, w, s int) (int, int) { return s * n / w, (s + 1) * n / w }
+
+// collect waits for the w−1 replica results, adding their sums to sum;
+// the first error wins. It ends the serial-GEMM section begun by the
+// caller before dispatching.
+func (p *parallel[T]) collect(w int, sum float64, err error) (float64, error) {
+	for s := 1; s < w; s++ {
+		r := <-p.done
+		sum += r.sum
+		if err == nil {
+			err = r.err
+		}
+	}
+	tensor.EndSerial()
+	return sum, err
+}
+
+func (f *Flow[T]) parallelNLLGrad(x *Mat[T], w int) (float64, error) {
+	p := f.replicasFor(w)
+	for r := 0; r < w-1; r++ {
+		for _, q := range p.params[r] {
+			clear(q.Grad)
+		}
+	}
+	n := x.Rows
+	tensor.BeginSerial()
+	for s := 1; s < w; s++ {
+		lo, hi := bounds(n, w, s)
+		p.jobs[s-1] <- parJob[T]{kind: jobNLLGrad, x: rows(x, lo, hi), total: n}
+	}
+	lo0, hi0 := bounds(n, w, 0)
+	p.view0 = rows(x, lo0, hi0)
+	sum, err := f.nllGrad(&p.view0, n)
+	sum, err = p.collect(w, sum, err)
+	// Reduce the replicas' gradients into the master's.
+	master := f.Params()
+	for r := 0; r < w-1; r++ {
+		for i, q := range p.params[r] {
+			g := master[i].Grad
+			for k, v := range q.Grad {
+				g[k] += v
+			}
+		}
+	}
+	return sum / float64(n), err
+}
+
+func (f *Flow[T]) parallelLogProb(x *Mat[T], out []T, w0 int) error {
+	xv := new(Mat[T])
+	for lo := 0; lo < x.Rows; lo += chunkRows {
+		hi := min(lo+chunkRows, x.Rows)
+		*xv = rows(x, lo, hi)
+		xc, oc := xv, out[lo:hi]
+		n := hi - lo
+		w := f.shards(n)
+		if w <= 1 {
+			if err := f.logProb(xc, oc); err != nil {
+				return err
+			}
+			continue
+		}
+		p := f.replicasFor(w)
+		tensor.BeginSerial()
+		for s := 1; s < w; s++ {
+			a, b := bounds(n, w, s)
+			p.jobs[s-1] <- parJob[T]{kind: jobLogProb, x: rows(xc, a, b), out: oc[a:b]}
+		}
+		lo0, hi0 := bounds(n, w, 0)
+		p.view0 = rows(xc, lo0, hi0)
+		err := f.logProb(&p.view0, oc[lo0:hi0])
+		if _, err = p.collect(w, 0, err); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *Flow[T]) parallelInverse(z *Mat[T], logProb bool, w0 int) (*Mat[T], []T) {
+	n, d := z.Rows, f.Dim
+	x := &Mat[T]{}
+	x.Resize(n, d)
+	var lp []T
+	if logProb {
+		lp = make([]T, n)
+	}
+	for lo := 0; lo < n; lo += chunkRows {
+		hi := min(lo+chunkRows, n)
+		zc, xc := z.SliceRows(lo, hi), x.SliceRows(lo, hi)
+		var lc []T
+		if logProb {
+			lc = lp[lo:hi]
+		}
+		m := hi - lo
+		w := max(1, f.shards(m))
+		p := f.replicasFor(w)
+		tensor.BeginSerial()
+		for s := 1; s < w; s++ {
+			a, b := bounds(m, w, s)
+			j := parJob[T]{kind: jobInverse, x: rows(zc, a, b), dst: rows(xc, a, b), logProb: logProb}
+			if logProb {
+				j.out = lc[a:b]
+			}
+			p.jobs[s-1] <- j
+		}
+		a0, b0 := bounds(m, w, 0)
+		xs, ls := f.inverse(zc.SliceRows(a0, b0), logProb)
+		copy(xc.Data[a0*d:b0*d], xs.Data[:(b0-a0)*d])
+		if logProb {
+			copy(lc[a0:b0], ls)
+		}
+		p.collect(w, 0, nil)
+	}
+	return x, lp
+}
