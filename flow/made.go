@@ -5,10 +5,13 @@ package flow
 // variable, for the autoregressive order given by order (order[k] is the
 // k-th variable; nil = natural order 0..D−1).
 //
-// Degrees: input variable order[k] has degree k+1; hidden unit u of every
-// hidden layer has degree 1 + (u mod max(1, D−1)) (the deterministic
-// assignment of nflows and zuko); output (i, p), stored at column i·P+p,
-// has the degree of variable i. A hidden unit sees inputs of degree ≤ its
+// Degrees: input variable order[k] has degree k+1; the units of every
+// hidden layer get the degrees 1..D−1 in equal shares, in ascending order
+// (unit u has degree 1 + ⌊u·(D−1)/H⌋: the same multiset as the usual
+// 1 + (u mod (D−1)) of nflows and zuko, sorted). Sorting makes each
+// column's allowed inputs a prefix, which MLP exploits to skip the masked
+// half of the multiply-adds. Output (i, p), stored at column i·P+p, has the
+// degree of variable i. A hidden unit sees inputs of degree ≤ its
 // own; an output sees hidden units of strictly smaller degree, so output i
 // depends only on the variables before i in the order.
 //
@@ -27,7 +30,7 @@ func MADEMasks[T Float](D int, hidden []int, P int, order []int) [][]T {
 	for _, h := range hidden {
 		deg := make([]int, h)
 		for u := range deg {
-			deg[u] = 1 + u%max(1, D-1)
+			deg[u] = 1 + u*max(1, D-1)/h
 		}
 		m := make([]T, len(prev)*h)
 		for i, di := range prev {

@@ -41,6 +41,47 @@ type MLP[T Float] struct {
 	Act   Activation
 	W, B  []*Param[T]
 	Masks [][]T // nil, or one in×out mask per layer
+
+	// blocks[l], when set, splits layer l's output columns into blocks
+	// whose allowed inputs lie within a prefix of the input units (MADE
+	// masks with sorted degrees): each block multiplies only that prefix,
+	// skipping weights that the mask keeps at zero.
+	blocks [][]colBlock
+}
+
+// colBlock is columns [n0, n1) of a layer, whose non-zero weights all lie
+// in input rows [0, k).
+type colBlock struct{ n0, n1, k int }
+
+// blockWidth is the column width of a block: the GEMM kernels' tile width.
+const blockWidth = 32
+
+// maskBlocks finds, for an in×out mask, column blocks with input prefixes;
+// it returns nil when they would save less than a fifth of the work.
+func maskBlocks[T Float](mask []T, in, out int) []colBlock {
+	kEnd := make([]int, out)
+	for i := 0; i < in; i++ {
+		for j := 0; j < out; j++ {
+			if mask[i*out+j] != 0 {
+				kEnd[j] = i + 1
+			}
+		}
+	}
+	var bs []colBlock
+	work := 0
+	for n0 := 0; n0 < out; n0 += blockWidth {
+		n1 := min(n0+blockWidth, out)
+		k := 0
+		for j := n0; j < n1; j++ {
+			k = max(k, kEnd[j])
+		}
+		bs = append(bs, colBlock{n0, n1, k})
+		work += k * (n1 - n0)
+	}
+	if 5*work > 4*in*out {
+		return nil
+	}
+	return bs
 }
 
 // NewMLP builds an MLP with PyTorch's default initialisation
@@ -61,11 +102,14 @@ func NewMLP[T Float](prefix string, sizes []int, act Activation, masks [][]T, rn
 				b.Value[i] = T((2*rng.Float64() - 1) * bound)
 			}
 		}
+		var bs []colBlock
 		if masks != nil {
 			for i, mk := range masks[l] {
 				w.Value[i] *= mk
 			}
+			bs = maskBlocks(masks[l], in, out)
 		}
+		m.blocks = append(m.blocks, bs)
 		m.W = append(m.W, w)
 		m.B = append(m.B, b)
 	}
@@ -143,7 +187,15 @@ func (m *MLP[T]) Forward(w *MLPWork[T], x *Mat[T]) *Mat[T] {
 		for r := 0; r < in.Rows; r++ {
 			copy(dst.Data[r*nOut:(r+1)*nOut], b)
 		}
-		tensor.Gemm(false, false, in.Rows, nOut, nIn, 1, in.Data, nIn, m.W[l].Value, nOut, 1, dst.Data, nOut)
+		if bs := m.blocks[l]; bs != nil {
+			for _, b := range bs {
+				if b.k > 0 {
+					tensor.Gemm(false, false, in.Rows, b.n1-b.n0, b.k, 1, in.Data, nIn, m.W[l].Value[b.n0:], nOut, 1, dst.Data[b.n0:], nOut)
+				}
+			}
+		} else {
+			tensor.Gemm(false, false, in.Rows, nOut, nIn, 1, in.Data, nIn, m.W[l].Value, nOut, 1, dst.Data, nOut)
+		}
 		if l < L-1 {
 			activate(m.Act, dst.Data[:dst.Rows*nOut])
 		}
@@ -164,7 +216,16 @@ func (m *MLP[T]) Backward(w *MLPWork[T], dout *Mat[T], dx *Mat[T]) {
 			in = w.hidden[l-1]
 		}
 		dw := m.W[l].Grad
-		tensor.Gemm(true, false, nIn, nOut, rows, 1, in.Data, nIn, g.Data, nOut, 1, dw, nOut)
+		bs := m.blocks[l]
+		if bs != nil {
+			for _, b := range bs {
+				if b.k > 0 {
+					tensor.Gemm(true, false, b.k, b.n1-b.n0, rows, 1, in.Data, nIn, g.Data[b.n0:], nOut, 1, dw[b.n0:], nOut)
+				}
+			}
+		} else {
+			tensor.Gemm(true, false, nIn, nOut, rows, 1, in.Data, nIn, g.Data, nOut, 1, dw, nOut)
+		}
 		if m.Masks != nil {
 			for i, mk := range m.Masks[l] {
 				dw[i] *= mk
@@ -190,7 +251,16 @@ func (m *MLP[T]) Backward(w *MLPWork[T], dout *Mat[T], dx *Mat[T]) {
 			dst = w.g1
 		}
 		dst.Resize(rows, nIn)
-		tensor.Gemm(false, true, rows, nIn, nOut, 1, g.Data, nOut, m.W[l].Value, nOut, 0, dst.Data, nIn)
+		if bs != nil {
+			dst.Zero()
+			for _, b := range bs {
+				if b.k > 0 {
+					tensor.Gemm(false, true, rows, b.k, b.n1-b.n0, 1, g.Data[b.n0:], nOut, m.W[l].Value[b.n0:], nOut, 1, dst.Data, nIn)
+				}
+			}
+		} else {
+			tensor.Gemm(false, true, rows, nIn, nOut, 1, g.Data, nOut, m.W[l].Value, nOut, 0, dst.Data, nIn)
+		}
 		if l > 0 {
 			activateGrad(m.Act, w.hidden[l-1].Data[:rows*nIn], dst.Data[:rows*nIn])
 		}
