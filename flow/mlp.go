@@ -282,20 +282,12 @@ func activate[T Float](a Activation, v []T) {
 		}
 	default:
 		if v32, ok := asFloat32(v); ok {
-			relu32(v32)
+			tensor.ReLU32(v32)
 			return
 		}
 		for i, x := range v {
 			v[i] = max(x, 0) // branchless: random signs defeat the branch predictor
 		}
-	}
-}
-
-// relu32 clears every value whose sign bit is set, without branches.
-func relu32(v []float32) {
-	for i, x := range v {
-		b := math.Float32bits(x)
-		v[i] = math.Float32frombits(b &^ uint32(int32(b)>>31))
 	}
 }
 
@@ -316,7 +308,7 @@ func activateGrad[T Float](a Activation, y, g []T) {
 	default:
 		if y32, ok := asFloat32(y); ok {
 			g32, _ := asFloat32(g)
-			reluGrad32(y32, g32)
+			tensor.ReLUGrad32(y32, g32)
 			return
 		}
 		for i, v := range y {
@@ -324,17 +316,6 @@ func activateGrad[T Float](a Activation, y, g []T) {
 				g[i] = 0
 			}
 		}
-	}
-}
-
-// reluGrad32 zeroes g where the ReLU output y is +0, without branches: the
-// bit pattern of y ≥ 0 is non-zero exactly when y > 0.
-func reluGrad32(y, g []float32) {
-	g = g[:len(y)]
-	for i, v := range y {
-		b := math.Float32bits(v)
-		mask := uint32(int32(b|-b) >> 31)
-		g[i] = math.Float32frombits(math.Float32bits(g[i]) & mask)
 	}
 }
 
