@@ -227,16 +227,11 @@ func (m *MLP[T]) Backward(w *MLPWork[T], dout *Mat[T], dx *Mat[T]) {
 			tensor.Gemm(true, false, nIn, nOut, rows, 1, in.Data, nIn, g.Data, nOut, 1, dw, nOut)
 		}
 		if m.Masks != nil {
-			for i, mk := range m.Masks[l] {
-				dw[i] *= mk
-			}
+			mulInto(dw, m.Masks[l])
 		}
 		db := m.B[l].Grad
 		for r := 0; r < rows; r++ {
-			gr := g.Data[r*nOut : (r+1)*nOut]
-			for j, v := range gr {
-				db[j] += v
-			}
+			addInto(db, g.Data[r*nOut:(r+1)*nOut])
 		}
 		if l == 0 && dx == nil {
 			break
@@ -357,10 +352,11 @@ type madeStepper[T Float] struct {
 	// when there is none) the output group of pass k reads.
 	outK []int
 
-	w, b []([]T) // sorted copies: w[l] is prev×H_l (rows and columns sorted), b[l] is H_l
-	wo   []T     // output weights with sorted rows, columns as in the MLP
-	xs   *Mat[T] // known inputs in order: column k = variable order[k]
-	h    []*Mat[T]
+	w, b []([]T)   // sorted copies: w[l] is prev×H_l (rows and columns sorted), b[l] is H_l
+	wo   []T       // output weights with sorted rows, columns as in the MLP
+	xs   *Mat[T]   // known inputs, transposed: row k = variable order[k]
+	h    []*Mat[T] // hidden activations, transposed (sorted unit × row)
+	o    *Mat[T]   // the outputs of one pass, transposed (P × rows)
 }
 
 // newMADEStepper checks that m's masks are autoregressive for order with P
@@ -386,7 +382,7 @@ func newMADEStepper[T Float](m *MLP[T], order []int, P int) *madeStepper[T] {
 	for k := 1; k <= D; k++ {
 		prevOff[k] = k - 1
 	}
-	s := &madeStepper[T]{m: m, order: order, P: P, xs: &Mat[T]{}}
+	s := &madeStepper[T]{m: m, order: order, P: P, xs: &Mat[T]{}, o: &Mat[T]{}}
 	for l := 0; l < L-1; l++ {
 		nIn, nOut := m.Sizes[l], m.Sizes[l+1]
 		mk := m.Masks[l]
@@ -472,7 +468,7 @@ func (s *madeStepper[T]) begin(n int) {
 		for j, u := range perm {
 			s.b[l][j] = m.B[l].Value[u]
 		}
-		s.h[l].Resize(n, nOut)
+		s.h[l].Resize(nOut, n)
 		rowPerm = perm
 	}
 	nIn, nOut := m.Sizes[L-1], m.Sizes[L]
@@ -481,13 +477,18 @@ func (s *madeStepper[T]) begin(n int) {
 	for i, r := range rowPerm {
 		copy(s.wo[i*nOut:(i+1)*nOut], src[r*nOut:(r+1)*nOut])
 	}
-	s.xs.Resize(n, D)
+	s.xs.Resize(D, n)
+	s.o.Resize(s.P, n)
 }
 
 // pass runs pass k: it records variable order[k−1] of x (solved by the
 // previous pass), computes the hidden units that became ready, and writes
 // the P outputs of variable order[k] for every row into dst (row r at
 // dst[r·ldd:]). x must hold the variables order[0…k−1] solved so far.
+//
+// Activations are kept transposed (unit × row), so that the few units or
+// outputs a pass computes are the rows of each GEMM and the many data rows
+// its columns: the micro-kernels' tiles are much wider than tall.
 func (s *madeStepper[T]) pass(k int, x *Mat[T], dst []T, ldd int) {
 	m := s.m
 	L := len(m.W)
@@ -495,37 +496,70 @@ func (s *madeStepper[T]) pass(k int, x *Mat[T], dst []T, ldd int) {
 	n := x.Rows
 	if k > 0 {
 		v := s.order[k-1]
-		xs := s.xs.Data
-		for r := 0; r < n; r++ {
-			xs[r*D+k-1] = x.Data[r*D+v]
+		xs := s.xs.Data[(k-1)*n : k*n]
+		for r := range xs {
+			xs[r] = x.Data[r*D+v]
 		}
 	}
-	in, ldi, K := s.xs.Data, D, k // known inputs: the first k columns of xs
+	in, K := s.xs.Data, k // known inputs: the first k rows of xs
 	for l := 0; l < L-1; l++ {
 		nOut := m.Sizes[l+1]
 		a, b := s.off[l][k], s.off[l][k+1]
 		h := s.h[l].Data
 		if b > a {
-			bias := s.b[l][a:b]
-			for r := 0; r < n; r++ {
-				copy(h[r*nOut+a:r*nOut+b], bias)
+			for j, bv := range s.b[l][a:b] {
+				hj := h[(a+j)*n : (a+j+1)*n]
+				for r := range hj {
+					hj[r] = bv
+				}
 			}
 			if K > 0 {
-				tensor.Gemm(false, false, n, b-a, K, 1, in, ldi, s.w[l][a:], nOut, 1, h[a:], nOut)
+				tensor.Gemm(true, false, b-a, n, K, 1, s.w[l][a:], nOut, in, n, 1, h[a*n:], n)
 			}
-			for r := 0; r < n; r++ {
-				activate(m.Act, h[r*nOut+a:r*nOut+b])
-			}
+			activate(m.Act, h[a*n:b*n])
 		}
-		in, ldi, K = h, nOut, b
+		in, K = h, b
 	}
 	P, nOut := s.P, m.Sizes[L]
 	c0 := s.order[k] * P
-	bias := m.B[L-1].Value[c0 : c0+P]
-	for r := 0; r < n; r++ {
-		copy(dst[r*ldd:r*ldd+P], bias)
+	o := s.o.Data
+	for j, bv := range m.B[L-1].Value[c0 : c0+P] {
+		oj := o[j*n : (j+1)*n]
+		for r := range oj {
+			oj[r] = bv
+		}
 	}
 	if K = s.outK[k]; K > 0 {
-		tensor.Gemm(false, false, n, P, K, 1, in, ldi, s.wo[c0:], nOut, 1, dst, ldd)
+		tensor.Gemm(true, false, P, n, K, 1, s.wo[c0:], nOut, in, n, 1, o, n)
+	}
+	for r := 0; r < n; r++ {
+		dr := dst[r*ldd : r*ldd+P]
+		for j := range dr {
+			dr[j] = o[j*n+r]
+		}
+	}
+}
+
+// addInto sets dst += src (SIMD for float32).
+func addInto[T Float](dst, src []T) {
+	if d32, ok := asFloat32(dst); ok {
+		s32, _ := asFloat32(src)
+		tensor.Add32(d32, s32)
+		return
+	}
+	for j, v := range src[:len(dst)] {
+		dst[j] += v
+	}
+}
+
+// mulInto sets dst *= src element-wise (SIMD for float32).
+func mulInto[T Float](dst, src []T) {
+	if d32, ok := asFloat32(dst); ok {
+		s32, _ := asFloat32(src)
+		tensor.Mul32(d32, s32)
+		return
+	}
+	for j, v := range src[:len(dst)] {
+		dst[j] *= v
 	}
 }

@@ -11,3 +11,14 @@ func reluAVX2(v *float32, n int)
 
 //go:noescape
 func reluGradAVX2(yp, gp *float32, n int)
+
+var hasFMAAsm = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+//go:noescape
+func adamAVX2(pp, gp, mp, vp *float32, n int, b1, c1, b2, c2, step, eps float32)
+
+//go:noescape
+func addAVX2(dst, src *float32, n int)
+
+//go:noescape
+func mulAVX2(dst, src *float32, n int)

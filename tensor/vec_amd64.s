@@ -75,3 +75,127 @@ tail:
 done:
 	VZEROUPPER
 	RET
+
+// func adamAVX2(pp, gp, mp, vp *float32, n int, b1, c1, b2, c2, step, eps float32)
+// m = b1·m + c1·g; v = b2·v + c2·g²; p −= step·m/(√v + eps)
+TEXT ·adamAVX2(SB), NOSPLIT, $0-64
+	MOVQ pp+0(FP), DI
+	MOVQ gp+8(FP), SI
+	MOVQ mp+16(FP), R8
+	MOVQ vp+24(FP), R9
+	MOVQ n+32(FP), CX
+	VBROADCASTSS b1+40(FP), Y10
+	VBROADCASTSS c1+44(FP), Y14
+	VBROADCASTSS b2+48(FP), Y11
+	VBROADCASTSS c2+52(FP), Y15
+	VBROADCASTSS step+56(FP), Y12
+	VBROADCASTSS eps+60(FP), Y13
+aloop:
+	CMPQ CX, $8
+	JL atail
+	VMOVUPS (SI), Y0
+	VMULPS (R8), Y10, Y1
+	VFMADD231PS Y0, Y14, Y1
+	VMOVUPS Y1, (R8)
+	VMULPS Y0, Y0, Y2
+	VMULPS (R9), Y11, Y3
+	VFMADD231PS Y2, Y15, Y3
+	VMOVUPS Y3, (R9)
+	VSQRTPS Y3, Y4
+	VADDPS Y13, Y4, Y4
+	VDIVPS Y4, Y1, Y5
+	VMOVUPS (DI), Y6
+	VFNMADD231PS Y5, Y12, Y6
+	VMOVUPS Y6, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	SUBQ $8, CX
+	JMP aloop
+atail:
+	TESTQ CX, CX
+	JE adone
+	VMOVSS (SI), X0
+	VMOVSS (R8), X1
+	VMULSS X1, X10, X1
+	VFMADD231SS X0, X14, X1
+	VMOVSS X1, (R8)
+	VMULSS X0, X0, X2
+	VMOVSS (R9), X3
+	VMULSS X3, X11, X3
+	VFMADD231SS X2, X15, X3
+	VMOVSS X3, (R9)
+	VSQRTSS X3, X3, X4
+	VADDSS X13, X4, X4
+	VDIVSS X4, X1, X5
+	VMOVSS (DI), X6
+	VFNMADD231SS X5, X12, X6
+	VMOVSS X6, (DI)
+	ADDQ $4, DI
+	ADDQ $4, SI
+	ADDQ $4, R8
+	ADDQ $4, R9
+	DECQ CX
+	JMP atail
+adone:
+	VZEROUPPER
+	RET
+
+// func addAVX2(dst, src *float32, n int)  dst += src
+TEXT ·addAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+dloop:
+	CMPQ CX, $8
+	JL dtail
+	VMOVUPS (DI), Y0
+	VADDPS (SI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP dloop
+dtail:
+	TESTQ CX, CX
+	JE ddone
+	VMOVSS (DI), X0
+	VADDSS (SI), X0, X0
+	VMOVSS X0, (DI)
+	ADDQ $4, DI
+	ADDQ $4, SI
+	DECQ CX
+	JMP dtail
+ddone:
+	VZEROUPPER
+	RET
+
+// func mulAVX2(dst, src *float32, n int)  dst *= src
+TEXT ·mulAVX2(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ n+16(FP), CX
+mloop:
+	CMPQ CX, $8
+	JL mtail
+	VMOVUPS (DI), Y0
+	VMULPS (SI), Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP mloop
+mtail:
+	TESTQ CX, CX
+	JE mdone
+	VMOVSS (DI), X0
+	VMULSS (SI), X0, X0
+	VMOVSS X0, (DI)
+	ADDQ $4, DI
+	ADDQ $4, SI
+	DECQ CX
+	JMP mtail
+mdone:
+	VZEROUPPER
+	RET

@@ -6,3 +6,9 @@ const hasVecAsm = false
 
 func reluAVX2(v *float32, n int)        { panic("unreachable") }
 func reluGradAVX2(y, g *float32, n int) { panic("unreachable") }
+
+const hasFMAAsm = false
+
+func adamAVX2(p, g, m, v *float32, n int, b1, c1, b2, c2, step, eps float32) { panic("unreachable") }
+func addAVX2(dst, src *float32, n int)                                       { panic("unreachable") }
+func mulAVX2(dst, src *float32, n int)                                       { panic("unreachable") }

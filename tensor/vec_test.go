@@ -54,3 +54,46 @@ func TestReLUKernels(t *testing.T) {
 		}
 	}
 }
+
+func TestAddMulAdam(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	for _, n := range []int{1, 5, 8, 13, 64, 333} {
+		r := func() []float32 {
+			v := make([]float32, n)
+			for i := range v {
+				v[i] = float32(rng.NormFloat64())
+			}
+			return v
+		}
+		a, b := r(), r()
+		sum, prod := make([]float32, n), make([]float32, n)
+		for i := range a {
+			sum[i], prod[i] = a[i]+b[i], a[i]*b[i]
+		}
+		a2 := append([]float32(nil), a...)
+		Add32(a, b)
+		Mul32(a2, b)
+		for i := range a {
+			if a[i] != sum[i] || a2[i] != prod[i] {
+				t.Fatalf("n=%d i=%d: add %v want %v, mul %v want %v", n, i, a[i], sum[i], a2[i], prod[i])
+			}
+		}
+		p, g, m, v := r(), r(), r(), r()
+		for i := range v {
+			v[i] = v[i] * v[i]
+		}
+		const b1, b2, step, eps = 0.9, 0.999, 1e-3, 1e-8
+		wp, wm, wv := make([]float64, n), make([]float64, n), make([]float64, n)
+		for i := range p {
+			wm[i] = b1*float64(m[i]) + (1-b1)*float64(g[i])
+			wv[i] = b2*float64(v[i]) + (1-b2)*float64(g[i])*float64(g[i])
+			wp[i] = float64(p[i]) - step*wm[i]/(math.Sqrt(wv[i])+eps)
+		}
+		Adam32(p, g, m, v, b1, b2, step, eps)
+		for i := range p {
+			if math.Abs(float64(p[i])-wp[i]) > 1e-6*(1+math.Abs(wp[i])) || math.Abs(float64(m[i])-wm[i]) > 1e-6 || math.Abs(float64(v[i])-wv[i]) > 1e-6*(1+wv[i]) {
+				t.Fatalf("n=%d i=%d: adam p %v m %v v %v, want %v %v %v", n, i, p[i], m[i], v[i], wp[i], wm[i], wv[i])
+			}
+		}
+	}
+}
