@@ -365,7 +365,7 @@ func TestAlphaConvergesToBestVertex(t *testing.T) {
 				for i := range net.Alpha {
 					clear(net.Alpha[i])
 				}
-				optimiseAlpha(t, net, x, c, tc.lambda, Exact, 800, 0.05)
+				optimiseAlpha(t, net, x, c, tc.lambda, Exact, 2000, 0.05)
 				got := net.Argmax()
 				if !slices.Equal(got, net.PathArch(tc.want)) {
 					t.Errorf("λ=%g: α converged to %v, the brute-force best path is %v (objectives %v)", tc.lambda, got, net.PathArch(tc.want), objL)
