@@ -122,6 +122,12 @@ type mafWork[T Float] struct {
 	par  *Mat[T] // MADE output of the last Forward (owned by mlp)
 	s, e []T
 	dpar *Mat[T]
+
+	// Inverse's own state: the incremental MADE (nil when the masks do not
+	// allow it) and the conditioner outputs, filled one variable a pass.
+	stepInit bool
+	step     *madeStepper[T]
+	ipar     *Mat[T]
 }
 
 // NewWork allocates an empty workspace.
@@ -157,12 +163,45 @@ func (l *MAF[T]) Backward(w Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 	}
 }
 
-// Inverse computes x from z in D passes: pass k runs the MADE on the
-// partially filled x and solves for the k-th variable of the order. ld (when
-// not nil) gets the forward log-det at the returned x. It uses w's MADE
-// buffers, so it invalidates a pending Backward on w.
+// Inverse computes x from z in D passes: pass k solves the k-th variable of
+// the order from the MADE's output for it. The MADE is evaluated
+// incrementally (see madeStepper): each hidden unit once, when the inputs
+// it sees are known, and only the two output columns of the variable being
+// solved, so the whole inverse costs about one MADE pass. ld (when not nil)
+// gets the forward log-det at the returned x. It uses its own buffers of w,
+// so a pending Backward on w stays valid.
 func (l *MAF[T]) Inverse(w Work, z, x *Mat[T], ld []T) {
 	wk := w.(*mafWork[T])
+	if !wk.stepInit {
+		wk.stepInit = true
+		wk.step = newMADEStepper(l.made, l.perm, 2)
+		wk.ipar = &Mat[T]{}
+	}
+	if wk.step == nil {
+		l.inverseFull(wk, z, x, ld)
+		return
+	}
+	n := z.Rows
+	wk.step.begin(n)
+	par := wk.ipar
+	par.Resize(n, 2*l.dim)
+	for k, v := range l.perm {
+		out, ldo := wk.step.pass(k, x)
+		pv := par.Data[2*v:]
+		for r := 0; r < n; r++ {
+			pv[r*2*l.dim], pv[r*2*l.dim+1] = out[r*ldo], out[r*ldo+1]
+		}
+		l.aff.inverse(z, par, x, nil, v, v+1)
+	}
+	if ld != nil {
+		l.aff.logDet(par, ld[:n])
+	}
+}
+
+// inverseFull is the inverse by D full MADE passes on the partially solved
+// x: the reference for Inverse, and its fallback when the masks are not a
+// MADE's. It uses w's MADE buffers, so it invalidates a pending Backward.
+func (l *MAF[T]) inverseFull(wk *mafWork[T], z, x *Mat[T], ld []T) {
 	// Variables not yet solved must be finite: masked weights are exactly
 	// zero, and 0·NaN would poison the conditioner.
 	x.Zero()

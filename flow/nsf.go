@@ -270,11 +270,12 @@ type NSFAR[T Float] struct {
 type nsfARWork[T Float] struct {
 	mw     *MLPWork[T]
 	dtheta *Mat[T]
-	gx     *Mat[T]   // spline part of dL/dx
-	scr    []T       // per element: the spline's scratch
-	iscr   []T       // Inverse's own scratch
-	ih     []*Mat[T] // Inverse's hidden activations
-	itheta *Mat[T]   // Inverse's spline parameters of one variable
+	gx     *Mat[T]         // spline part of dL/dx
+	scr    []T             // per element: the spline's scratch
+	iscr   []T             // Inverse's own scratch
+	ih     []*Mat[T]       // Inverse's hidden activations
+	itheta *Mat[T]         // Inverse's spline parameters (full passes); set up by the first Inverse
+	istep  *madeStepper[T] // Inverse's incremental MADE (nil: full passes)
 	rows   int
 }
 
@@ -394,27 +395,42 @@ func (l *NSFAR[T]) Backward(wk Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 	}
 }
 
-// Inverse runs D passes: pass k recomputes the MADE on the partial x and
-// inverts variable order[k].
+// Inverse runs D passes: pass k inverts variable order[k] from its spline
+// parameters. The MADE is evaluated incrementally (see madeStepper): each
+// hidden unit once, when the inputs it sees are known, and only the P
+// output columns of the variable being solved.
 func (l *NSFAR[T]) Inverse(wk Work, z, x *Mat[T], ld []T) {
 	w := wk.(*nsfARWork[T])
 	d, P, R := l.dim, l.spline.NumParams(), l.spline.ScratchLen()
 	n := z.Rows
 	if w.itheta == nil {
 		w.itheta = &Mat[T]{}
-		for range len(l.net.W) - 1 {
-			w.ih = append(w.ih, &Mat[T]{})
+		w.istep = newMADEStepper(l.net, l.order, P)
+		if w.istep == nil {
+			for range len(l.net.W) - 1 {
+				w.ih = append(w.ih, &Mat[T]{})
+			}
 		}
 	}
 	w.iscr = grow(w.iscr, R)
-	x.Zero()
+	if w.istep == nil {
+		x.Zero() // unsolved variables must be finite (0·NaN)
+	} else {
+		w.istep.begin(n)
+	}
 	if ld != nil {
 		clear(ld[:n])
 	}
-	for _, v := range l.order {
-		theta := l.madeColumns(w, x, v*P, P)
+	for k, v := range l.order {
+		var theta []T
+		ldt := P
+		if w.istep != nil {
+			theta, ldt = w.istep.pass(k, x)
+		} else {
+			theta = l.madeColumns(w, x, v*P, P).Data
+		}
 		for r := 0; r < n; r++ {
-			xv, e := l.spline.Inverse(z.Data[r*d+v], theta.Data[r*P:(r+1)*P], w.iscr)
+			xv, e := l.spline.Inverse(z.Data[r*d+v], theta[r*ldt:r*ldt+P], w.iscr)
 			x.Data[r*d+v] = xv
 			if ld != nil {
 				ld[r] += e
@@ -424,8 +440,9 @@ func (l *NSFAR[T]) Inverse(wk Work, z, x *Mat[T], ld []T) {
 }
 
 // madeColumns runs the MADE on x but computes only the output columns
-// [c0, c0+nc) of its last layer (one variable's spline parameters), which
-// is most of the network's work at large D.
+// [c0, c0+nc) of its last layer (one variable's spline parameters): the
+// fallback of Inverse when the masks are not a MADE's, and the reference
+// the incremental evaluation is tested against.
 func (l *NSFAR[T]) madeColumns(w *nsfARWork[T], x *Mat[T], c0, nc int) *Mat[T] {
 	m := l.net
 	n, L := x.Rows, len(m.W)
