@@ -39,7 +39,12 @@ type Source string
 const (
 	Measured Source = "measured" // median wall time on this machine
 	Params   Source = "params"   // learnable parameter count
-	FLOPs    Source = "flops"    // multiply-add count (×2) per row
+	// FLOPs is the textbook multiply-add count (×2) per row, in which an
+	// autoregressive inverse runs its full conditioner once per variable
+	// (D passes). autonf's own inverse computes each hidden unit once, when
+	// it becomes ready, so its real sampling cost is far lower: use
+	// Measured to price the implementation at hand.
+	FLOPs Source = "flops"
 )
 
 // ParseEmphasis validates an emphasis name.
