@@ -46,7 +46,9 @@ const (
 // the spline arithmetic, so no Inf/NaN is produced and masked. The bin
 // search is clamped to [0, K−1], so x = B lands in the last bin.
 //
-// Every method is allocation-free; callers supply scratch space.
+// Every method is allocation-free; callers supply scratch space. For
+// T = float32, Forward and Inverse run spline_f32.go's float32 code (SIMD
+// softmax and softplus for K ≤ 8, float32 exp/log); float64 keeps math.
 type Spline[T Float] struct {
 	k int     // bins K
 	b float64 // tail bound B
@@ -56,6 +58,8 @@ type Spline[T Float] struct {
 	scaleW, scaleH  T       // 1 − K·minW, 1 − K·minH
 	minD, dOff      float64 // minD and c = log(e^{1−minD} − 1)
 	scratch, params int
+
+	f32 spline32 // the float32 path's constants (spline_f32.go)
 }
 
 // NewSpline returns a spline with K bins on [-bound, bound]. It needs
@@ -68,14 +72,21 @@ func NewSpline[T Float](bins int, bound float64) (*Spline[T], error) {
 		return nil, fmt.Errorf("spline: tail bound must be positive and finite, got %g", bound)
 	}
 	K := bins
-	return &Spline[T]{
+	s := &Spline[T]{
 		k: K, b: bound,
 		bound: T(bound), twoB: T(2 * bound),
 		minW: SplineMinWidth, minH: SplineMinHeight,
 		scaleW: T(1 - float64(K)*SplineMinWidth), scaleH: T(1 - float64(K)*SplineMinHeight),
 		minD: SplineMinDeriv, dOff: math.Log(math.Expm1(1 - SplineMinDeriv)),
 		scratch: 2*K + splineLocal, params: 3*K - 1,
-	}, nil
+	}
+	s.f32 = spline32{
+		k: K, bound: float32(s.bound), twoB: float32(s.twoB),
+		minW: float32(s.minW), minH: float32(s.minH),
+		scaleW: float32(s.scaleW), scaleH: float32(s.scaleH),
+		minD: float32(s.minD), dOff: float32(s.dOff),
+	}
+	return s, nil
 }
 
 // splineLocal is the number of per-element scalars kept after the
@@ -101,6 +112,7 @@ func (s *Spline[T]) ScratchLen() int { return s.scratch }
 func (s *Spline[T]) FLOPs() float64 { return float64(2*10*s.k+8*s.k) + 120 }
 
 // softmaxInto writes softmax(u) into p (float64 maths, max-subtracted).
+// float32 splines take spline_f32.go's path instead.
 func softmaxInto[T Float](u, p []T) {
 	m := u[0]
 	for _, v := range u[1:] {
@@ -109,18 +121,10 @@ func softmaxInto[T Float](u, p []T) {
 		}
 	}
 	var sum float64
-	if is32[T]() {
-		for i, v := range u {
-			e := expNeg32(float64(v - m))
-			sum += e
-			p[i] = T(e)
-		}
-	} else {
-		for i, v := range u {
-			e := math.Exp(float64(v - m))
-			sum += e
-			p[i] = T(e)
-		}
+	for i, v := range u {
+		e := math.Exp(float64(v - m))
+		sum += e
+		p[i] = T(e)
 	}
 	inv := T(1 / sum)
 	for i := range p {
@@ -151,6 +155,10 @@ func (s *Spline[T]) deriv(u T) (d, slope T) {
 // returns y and log dy/dx. scr (len ≥ ScratchLen) receives what Backward
 // needs.
 func (s *Spline[T]) Forward(x T, theta, scr []T) (y, ld T) {
+	if is32[T]() {
+		y, ld := s.f32.forward(float32(x), asF32(theta), asF32(scr))
+		return T(y), T(ld)
+	}
 	K := s.k
 	loc := scr[2*K : 2*K+splineLocal]
 	if !(x >= -s.bound && x <= s.bound) { // outside, or NaN
@@ -291,6 +299,10 @@ func (s *Spline[T]) softmaxGrad(p []T, k int, gk, gc T, du []T) {
 // and log dy/dx at x (the value Forward reports). scr (len ≥ ScratchLen)
 // is overwritten.
 func (s *Spline[T]) Inverse(y T, theta, scr []T) (x, ld T) {
+	if is32[T]() {
+		x, ld := s.f32.inverse(float32(y), asF32(theta), asF32(scr))
+		return T(x), T(ld)
+	}
 	K := s.k
 	if !(y >= -s.bound && y <= s.bound) {
 		return y, 0
@@ -346,27 +358,4 @@ func (s *Spline[T]) Inverse(y T, theta, scr []T) (x, ld T) {
 func is32[T Float]() bool {
 	var z T
 	return unsafe.Sizeof(z) == 4
-}
-
-// expNeg32 is e^x for x ≤ 0 to float32 accuracy (relative error < 1e-8),
-// cheaper than math.Exp: x = n·ln2 + r with |r| ≤ ln2/2, a degree-7 Taylor
-// polynomial for e^r and 2^n built from the exponent bits. x < −87 gives 0
-// (below float32's normal range); NaN stays NaN.
-func expNeg32(x float64) float64 {
-	if !(x >= -87) {
-		if x != x {
-			return x
-		}
-		return 0
-	}
-	const (
-		log2e = 1.4426950408889634
-		ln2   = 0.6931471805599453
-		magic = 0x1.8p52
-	)
-	k := x*log2e + magic
-	n := k - magic
-	r := x - n*ln2
-	p := 1 + r*(1+r*(1.0/2+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720+r*(1.0/5040)))))))
-	return p * math.Float64frombits(uint64(int64(n)+1023)<<52)
 }

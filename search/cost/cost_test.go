@@ -25,12 +25,9 @@ func TestPriceSources(t *testing.T) {
 				t.Fatal(err)
 			}
 			// The affine-coupling candidate is the reference's twin: cost 1
-			// exactly for counts, within timing noise for measurements.
-			tol := 1e-12
-			if src == cost.Measured {
-				tol = 0.9
-			}
-			if math.Abs(tb.Cost[1]-1) > tol {
+			// exactly for counts. (Measured costs are timings: no assertion
+			// on their values, which depend on the machine's load.)
+			if src != cost.Measured && math.Abs(tb.Cost[1]-1) > 1e-12 {
 				t.Errorf("%s/%s: affine coupling costs %.3g, want 1", src, e, tb.Cost[1])
 			}
 			for i, c := range tb.Cost {

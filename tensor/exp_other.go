@@ -1,0 +1,9 @@
+//go:build !amd64 || noasm
+
+package tensor
+
+const hasExpAsm = false
+
+func softmaxSoftplusAVX2(pq, d, slope, src *float32, n int, off, lo float32) {
+	panic("unreachable")
+}
