@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -29,6 +30,8 @@ type searchFlags struct {
 	dataFlags
 	layers, block, steps, batch, bins, bigBins   int
 	candidates, hidden, emphasis, costSrc        string
+	paretoRefs                                   string
+	checkpointEvery                              int
 	strategy, estimator, loss, out               string
 	lambda, thetaLR, alphaLR                     float64
 	pareto, random, retrainEpochs, patience      int
@@ -48,6 +51,8 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&f.costSrc, "cost", "measured", "cost source: measured (timed here, affine coupling = 1), params or flops")
 	fs.Float64Var(&f.lambda, "lambda", 0, "weight λ of the cost term")
 	fs.IntVar(&f.pareto, "pareto", 0, "sweep λ over K values and report the non-dominated (test NLL, cost) set")
+	fs.StringVar(&f.paretoRefs, "pareto-refs", "auto", "hand-crafted presets trained beside the --pareto front (comma-separated flow presets; auto: those built of the candidates; none)")
+	fs.IntVar(&f.checkpointEvery, "checkpoint-every", 100, "checkpoint every N search steps (and at every phase end); ≤ 0: at phase ends only")
 	fs.StringVar(&f.strategy, "strategy", "grow", "grow or block")
 	fs.IntVar(&f.block, "block", 4, "slots searched jointly (exact estimator); the whole flow with --estimator sample")
 	fs.StringVar(&f.estimator, "estimator", "exact", "exact (tree over all paths of a block) or sample (one path per row)")
@@ -62,7 +67,7 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&f.noRetrain, "no-retrain", false, "stop after the search (write arch.json only)")
 	fs.BoolVar(&f.exhaustive, "exhaustive", false, "also train every discrete architecture (ground truth; small spaces only)")
 	fs.IntVar(&f.random, "random", 0, "also train N random architectures (random-search yardstick)")
-	fs.BoolVar(&f.resume, "resume", false, "continue a killed search from RUN_DIR/checkpoint")
+	fs.BoolVar(&f.resume, "resume", false, "continue an interrupted search from RUN_DIR/checkpoint, at the step where it stopped (with --pareto: each λ that has a checkpoint)")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed")
 	fs.StringVar(&f.out, "out", "", "run directory to write")
 	fs.BoolVar(&f.jsonOut, "json", false, "print a JSON summary as the last line of stdout")
@@ -129,14 +134,22 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	opt := strategy.Options{Strategy: f.strategy, Block: f.block, Estimator: est, Loss: lk, Lambda: f.lambda,
-		Costs: costs.Cost, Batch: f.batch, ThetaLR: f.thetaLR, AlphaLR: f.alphaLR, Seed: f.seed, Steps: f.steps}
+		Costs: costs.Cost, Batch: f.batch, ThetaLR: f.thetaLR, AlphaLR: f.alphaLR, Seed: f.seed, Steps: f.steps,
+		CheckpointEvery: f.checkpointEvery}
+	if f.checkpointEvery <= 0 {
+		opt.CheckpointEvery = -1
+	}
 	if est == search.Sampled && !flagSet(fs, "block") {
 		opt.Block = f.layers
 	}
 	rep := &runReport{Flags: f, Space: space, Costs: costs, Prep: prep, Log: log, Stderr: stderr}
 
 	if f.pareto > 0 {
-		return rep.pareto(ctx, opt, f.pareto, stdout)
+		refs, err := rep.refNames()
+		if err != nil {
+			return err
+		}
+		return rep.pareto(ctx, opt, f.pareto, refs, stdout)
 	}
 	run, err := rep.searchOnce(ctx, opt, f.out, f.resume)
 	if err != nil {
@@ -227,7 +240,11 @@ func (r *runReport) searchOnce(ctx context.Context, opt strategy.Options, dir st
 			return nil, fmt.Errorf("--resume: %w", err)
 		}
 		opt.Resume = st
-		fmt.Fprintf(r.Log, "resuming after phase %d\n", st.Phase)
+		if st.Step > 0 {
+			fmt.Fprintf(r.Log, "resuming in phase %d at step %d\n", st.Phase+1, st.Step)
+		} else {
+			fmt.Fprintf(r.Log, "resuming after phase %d\n", st.Phase)
+		}
 	}
 	opt.Checkpoint = func(st *strategy.State) error { return saveCheckpoint(ckpt, st) }
 	last := time.Now()
@@ -250,6 +267,10 @@ func (r *runReport) searchOnce(ctx context.Context, opt strategy.Options, dir st
 	}
 	if err != nil {
 		return nil, err
+	}
+	if res.StopReason == "interrupted" {
+		p := res.Phases[len(res.Phases)-1]
+		return nil, fmt.Errorf("search interrupted in round %d, block %d at step %d; the checkpoint in %s continues it with --resume", p.Round, p.Block+1, p.Steps, ckpt)
 	}
 	run := &searchRun{lambda: opt.Lambda, res: res, spec: r.Space.Spec(res.Arch, "autonf-search")}
 	run.cost = search.PathCost(search.Broadcast(r.Costs.Cost, len(res.Arch)), res.Arch)
@@ -358,9 +379,90 @@ func cmpFloat(a, b float64) int {
 	return 0
 }
 
-// pareto sweeps λ over k values from 0 to a scale set by the costs, then
-// reports the non-dominated (test NLL, cost) set.
-func (r *runReport) pareto(ctx context.Context, opt strategy.Options, k int, stdout io.Writer) error {
+// refRow is a hand-crafted preset trained beside a Pareto sweep.
+type refRow struct {
+	Name   string
+	Layers int
+	Hidden []int
+	Counts map[string]int
+	Cost   float64
+	ValNLL float64
+	Test   *evalResult
+	Secs   float64
+	Err    error
+}
+
+// refNames resolves --pareto-refs: "auto" (the presets built of the
+// candidates), "none", or a list of flow presets.
+func (r *runReport) refNames() ([]string, error) {
+	switch strings.TrimSpace(r.Flags.paretoRefs) {
+	case "auto", "":
+		return r.Space.RefPresets(), nil
+	case "none":
+		return nil, nil
+	}
+	names := splitList(r.Flags.paretoRefs)
+	hidden, _ := parseInts(r.Flags.hidden)
+	for _, n := range names {
+		if _, err := r.Space.PresetSpec(n, hidden, r.Flags.bins); err != nil {
+			return nil, fmt.Errorf("--pareto-refs: %w", err)
+		}
+	}
+	return names, nil
+}
+
+// trainRefs trains each preset (with the candidates' hidden sizes and bins)
+// under the retraining budget of the found architectures and prices it with
+// the search's cost table (strategy.Space.PresetCost).
+func (r *runReport) trainRefs(ctx context.Context, names []string) []refRow {
+	hidden, _ := parseInts(r.Flags.hidden)
+	extra := func(cands []cost.Candidate) ([]float64, error) {
+		all := append(slices.Clone(r.Space.Candidates), cands...)
+		t, err := cost.Price(all, r.Space.Dim, r.Flags.batch, r.Costs.Emphasis, r.Costs.Source, cost.Options{Seed: r.Flags.seed})
+		if err != nil {
+			return nil, err
+		}
+		return t.Cost[len(r.Space.Candidates):], nil
+	}
+	var rows []refRow
+	for k, name := range names {
+		row := refRow{Name: name}
+		sp, err := r.Space.PresetSpec(name, hidden, r.Flags.bins)
+		if err == nil {
+			row.Layers = len(sp.Layers)
+			for _, l := range sp.Layers {
+				if len(l.Hidden) > 0 {
+					row.Hidden = l.Hidden
+				}
+			}
+			row.Cost, row.Counts, err = r.Space.PresetCost(sp, r.Costs.Cost, hidden, r.Flags.bins, extra)
+		}
+		var fl *flow.Flow[float32]
+		if err == nil {
+			fl, err = flow.Build[float32](sp, rand.New(rand.NewPCG(r.Flags.seed, 0xf10)))
+		}
+		if err == nil {
+			var tr *train.Result
+			_, tr, row.Test, err = r.retrain(ctx, fl)
+			if err == nil {
+				row.ValNLL, row.Secs = tr.BestValNLL, tr.Elapsed.Seconds()
+			}
+		}
+		if err != nil {
+			row.Err = err
+			fmt.Fprintf(r.Stderr, "warning: preset %s: %v\n", name, err)
+		} else {
+			fmt.Fprintf(r.Log, "preset %d/%d: %s  cost %.3g  val NLL %.4f  (%.1f s)\n", k+1, len(names), name, row.Cost, row.ValNLL, row.Secs)
+		}
+		rows = append(rows, row)
+	}
+	return rows
+}
+
+// pareto sweeps λ over k values from 0 to a scale set by the costs, trains
+// the preset references, and reports the non-dominated (test NLL, cost) set
+// of the found architectures with the presets beside it.
+func (r *runReport) pareto(ctx context.Context, opt strategy.Options, k int, refNames []string, stdout io.Writer) error {
 	lambdas := paretoLambdas(r.Costs.Cost, k)
 	var runs []*searchRun
 	var pts []report.Point
@@ -371,7 +473,8 @@ func (r *runReport) pareto(ctx context.Context, opt strategy.Options, k int, std
 		}
 		o := opt
 		o.Lambda = lam
-		run, err := r.searchOnce(ctx, o, dir, false)
+		_, statErr := os.Stat(filepath.Join(dir, "checkpoint", "state.json"))
+		run, err := r.searchOnce(ctx, o, dir, r.Flags.resume && statErr == nil)
 		if err != nil {
 			return fmt.Errorf("λ=%g: %w", lam, err)
 		}
@@ -382,19 +485,68 @@ func (r *runReport) pareto(ctx context.Context, opt strategy.Options, k int, std
 		}
 		pts = append(pts, report.Point{Label: fmt.Sprintf("λ=%.3g", lam), Cost: run.cost, NLL: nll})
 	}
+	refs := r.trainRefs(ctx, refNames)
+	var refPts []report.Point
+	for _, rr := range refs {
+		if rr.Err != nil {
+			continue
+		}
+		nll := rr.ValNLL
+		if rr.Test != nil {
+			nll = -rr.Test.Mean
+		}
+		refPts = append(refPts, report.Point{Label: rr.Name, Cost: rr.Cost, NLL: nll})
+	}
 	front := report.NonDominated(pts)
 	var frontPts []report.Point
 	for _, i := range front {
 		frontPts = append(frontPts, pts[i])
 	}
+	nllKind := "test NLL"
+	if r.Prep.TestTable == nil {
+		nllKind = "validation NLL"
+	}
 	png := filepath.Join(r.Flags.out, "pareto.png")
-	if err := report.ParetoFront(png, "AutoNF λ sweep: test NLL vs cost", fmt.Sprintf("%s cost (%s, affine coupling = 1 per layer)", r.Costs.Emphasis, r.Costs.Source), pts, frontPts, nil); err != nil {
+	if err := report.ParetoFront(png, "AutoNF λ sweep: "+nllKind+" vs cost", fmt.Sprintf("%s cost (%s, affine coupling = 1 per layer)", r.Costs.Emphasis, r.Costs.Source), pts, frontPts, refPts); err != nil {
 		fmt.Fprintln(r.Stderr, "warning: pareto plot:", err)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "# AutoNF Pareto sweep\n\n%s\n\n| λ | architecture | cost | test NLL | on front |\n|---|---|---|---|---|\n", r.Costs.Markdown())
+	fmt.Fprintf(&b, "# AutoNF Pareto sweep\n\n%s\n\n| λ | architecture | cost | %s | on front |\n|---|---|---|---|---|\n", r.Costs.Markdown(), nllKind)
 	for i, run := range runs {
 		fmt.Fprintf(&b, "| %.3g | %s | %.3g | %.4f | %v |\n", run.lambda, r.Space.ArchString(run.res.Arch), run.cost, pts[i].NLL, slices.Contains(front, i))
+	}
+	if len(refs) > 0 {
+		fmt.Fprintf(&b, "\n## Hand-crafted presets\n\nEach preset is trained from scratch with the same retraining budget as the found architectures "+
+			"(≤ %d epochs, patience %d, batch %d, seed %d) and built with the candidates' conditioner sizes (hidden %s, %d bins) instead of the presets' own 2×256, "+
+			"so that presets and found architectures differ in their layers only. A preset's cost is the sum over its layers of the matching candidate's normalised cost "+
+			"from the table above (the reverse and LU layers of the paper's blocks are part of the block; maf5 and realnvp5 have none, so each of their layers is priced as the full block, slightly high).\n\n"+
+			"| preset | layers | cost (per-layer breakdown) | %s | dominated by | seconds |\n|---|---|---|---|---|---|\n",
+			r.Flags.retrainEpochs, r.Flags.patience, r.Flags.batch, r.Flags.seed, r.Flags.hidden, r.Flags.bins, nllKind)
+		for _, rr := range refs {
+			if rr.Err != nil {
+				fmt.Fprintf(&b, "| %s | — | — | failed: %v | — | — |\n", rr.Name, rr.Err)
+				continue
+			}
+			nll := rr.ValNLL
+			if rr.Test != nil {
+				nll = -rr.Test.Mean
+			}
+			var parts []string
+			for _, typ := range slices.Sorted(maps.Keys(rr.Counts)) {
+				parts = append(parts, fmt.Sprintf("%d × %s", rr.Counts[typ], typ))
+			}
+			var by []string
+			for i, p := range pts {
+				if p.Cost <= rr.Cost && p.NLL <= nll && (p.Cost < rr.Cost || p.NLL < nll) {
+					by = append(by, fmt.Sprintf("λ=%.3g", runs[i].lambda))
+				}
+			}
+			dom := "—"
+			if len(by) > 0 {
+				dom = strings.Join(by, ", ")
+			}
+			fmt.Fprintf(&b, "| %s | %d | %.3g (%s) | %.4f | %s | %.1f |\n", rr.Name, rr.Layers, rr.Cost, strings.Join(parts, " + "), nll, dom, rr.Secs)
+		}
 	}
 	b.WriteString("\n![Pareto front](pareto.png)\n")
 	if err := os.WriteFile(filepath.Join(r.Flags.out, "report.md"), []byte(b.String()), 0o644); err != nil {
@@ -402,11 +554,14 @@ func (r *runReport) pareto(ctx context.Context, opt strategy.Options, k int, std
 	}
 	fmt.Fprintf(r.Log, "pareto: %d of %d λ values are non-dominated; report %s\n", len(front), len(runs), filepath.Join(r.Flags.out, "report.md"))
 	if r.Flags.jsonOut {
-		var fr []map[string]any
+		var fr, rf []map[string]any
 		for _, i := range front {
 			fr = append(fr, map[string]any{"lambda": runs[i].lambda, "arch": r.Space.ArchString(runs[i].res.Arch), "cost": pts[i].Cost, "test_nll": pts[i].NLL})
 		}
-		return printJSON(stdout, map[string]any{"front": fr})
+		for _, p := range refPts {
+			rf = append(rf, map[string]any{"preset": p.Label, "cost": p.Cost, "test_nll": p.NLL})
+		}
+		return printJSON(stdout, map[string]any{"front": fr, "presets": rf})
 	}
 	return nil
 }

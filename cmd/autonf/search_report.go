@@ -3,49 +3,79 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/autonf/autonf/model"
 	"github.com/autonf/autonf/report"
 	"github.com/autonf/autonf/search/strategy"
 )
 
-// Checkpoints: RUN_DIR/checkpoint/state.json (position, choices, logits)
-// and params.safetensors (every candidate's parameters), written after each
-// finished phase; --resume restarts at the first unfinished phase.
+// Checkpoints: RUN_DIR/checkpoint/state.json (position: phase and step;
+// choices, logits, the α optimiser's state, the stopping rule's counters)
+// and a params-<id>.safetensors file (every candidate's parameters and the
+// θ optimiser's moments) that state.json names. They are written every
+// --checkpoint-every steps, after each finished phase and on interrupt;
+// --resume restarts at the step where the search stopped.
+//
+// Both files are written to temporary names and renamed; the tensors go to
+// a new file first and the rename of state.json commits the checkpoint, so
+// a kill at any moment leaves a consistent pair (the previous or the new
+// one). Tensor files no longer named are removed after the commit.
+type checkpointFile struct {
+	*strategy.State
+	ParamsFile string `json:"params_file"`
+}
+
 func saveCheckpoint(dir string, st *strategy.State) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	tensors := st.Tensors()
 	var ts []model.Tensor
-	for name, v := range st.Params {
+	for _, name := range slices.Sorted(maps.Keys(tensors)) {
+		v := tensors[name]
 		ts = append(ts, model.Tensor{Name: name, Shape: []int{len(v)}, Data: v})
 	}
-	f, err := os.Create(filepath.Join(dir, "params.safetensors.tmp"))
+	name := fmt.Sprintf("params-%d.safetensors", time.Now().UnixNano())
+	if err := writeAtomic(filepath.Join(dir, name), func(f *os.File) error { return model.WriteSafetensors(f, ts, nil) }); err != nil {
+		return err
+	}
+	b, err := json.MarshalIndent(checkpointFile{State: st, ParamsFile: name}, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := model.WriteSafetensors(f, ts, nil); err != nil {
+	if err := writeAtomic(filepath.Join(dir, "state.json"), func(f *os.File) error { _, err := f.Write(b); return err }); err != nil {
+		return err
+	}
+	old, _ := filepath.Glob(filepath.Join(dir, "params*.safetensors"))
+	for _, o := range old {
+		if filepath.Base(o) != name {
+			os.Remove(o)
+		}
+	}
+	return nil
+}
+
+// writeAtomic writes path through path.tmp and a rename.
+func writeAtomic(path string, write func(*os.File) error) error {
+	tmp := path + ".tmp"
+	f, err := os.Create(tmp)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
 		f.Close()
 		return err
 	}
 	if err := f.Close(); err != nil {
 		return err
 	}
-	if err := os.Rename(filepath.Join(dir, "params.safetensors.tmp"), filepath.Join(dir, "params.safetensors")); err != nil {
-		return err
-	}
-	b, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := filepath.Join(dir, "state.json.tmp")
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, filepath.Join(dir, "state.json"))
+	return os.Rename(tmp, path)
 }
 
 func loadCheckpoint(dir string) (*strategy.State, error) {
@@ -53,11 +83,14 @@ func loadCheckpoint(dir string) (*strategy.State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("no checkpoint to resume: %w", err)
 	}
-	var st strategy.State
-	if err := json.Unmarshal(b, &st); err != nil {
+	cf := checkpointFile{State: &strategy.State{}}
+	if err := json.Unmarshal(b, &cf); err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", dir, err)
 	}
-	pb, err := os.ReadFile(filepath.Join(dir, "params.safetensors"))
+	if cf.ParamsFile == "" {
+		cf.ParamsFile = "params.safetensors" // written before params_file existed
+	}
+	pb, err := os.ReadFile(filepath.Join(dir, filepath.Base(cf.ParamsFile)))
 	if err != nil {
 		return nil, err
 	}
@@ -65,11 +98,14 @@ func loadCheckpoint(dir string) (*strategy.State, error) {
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint %s: %w", dir, err)
 	}
-	st.Params = map[string][]float32{}
+	tensors := map[string][]float32{}
 	for name, t := range ts {
-		st.Params[name] = t.Data
+		tensors[name] = t.Data
 	}
-	return &st, nil
+	if err := cf.State.SetTensors(tensors); err != nil {
+		return nil, fmt.Errorf("checkpoint %s: %w", dir, err)
+	}
+	return cf.State, nil
 }
 
 // writeReport writes report.md and the weight-trajectory picture.

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/autonf/autonf/flow"
@@ -43,10 +44,16 @@ type Options struct {
 
 	// OnStep, when set, is called after every step.
 	OnStep func(Progress)
-	// Checkpoint, when set, is called after every finished phase with the
-	// state needed to resume (see State).
-	Checkpoint func(*State) error
-	// Resume, when set, continues a run from a checkpointed state.
+	// Checkpoint, when set, is called with the state needed to resume (see
+	// State): every CheckpointEvery steps within a phase (default 100;
+	// negative: only at phase ends), after every finished phase, and once
+	// more when ctx is cancelled. Each call gets a fresh deep copy, which
+	// the hook may keep.
+	Checkpoint      func(*State) error
+	CheckpointEvery int
+	// Resume, when set, continues a run from a checkpointed state, at the
+	// step where it stopped: a resumed run ends exactly as the
+	// uninterrupted run with the same options would.
 	Resume *State
 }
 
@@ -85,6 +92,9 @@ func (o *Options) defaults(layers int) {
 	if o.MaxRounds <= 0 {
 		o.MaxRounds = 3
 	}
+	if o.CheckpointEvery == 0 {
+		o.CheckpointEvery = 100
+	}
 }
 
 // Progress is reported after every step.
@@ -108,12 +118,88 @@ type Phase struct {
 }
 
 // State is what a checkpoint holds: the position of the strategy, the
-// choices and logits so far, and every candidate's parameters.
+// choices and logits so far, and every candidate's parameters; within a
+// phase (Step > 0) also the step reached, both Adam optimisers' states and
+// the stopping rule's counters.
+//
+// Randomness needs no stored generator state: the batches of step s of
+// phase p (and, with the sample estimator, the paths drawn) come from
+// generators seeded with (Seed, p, s), so a resumed run draws exactly what
+// the uninterrupted run would have drawn.
+//
+// Params, ThetaM and ThetaV (float32, as large as the supernet) are not
+// JSON-encoded; [State.Tensors] and [State.SetTensors] convert them to and
+// from named tensors (e.g. for a safetensors file).
 type State struct {
-	Phase  int                  `json:"phase"` // phases finished
-	Choice []int                `json:"choice"`
-	Alpha  [][]float64          `json:"alpha"`
+	Phase          int         `json:"phase"` // phases finished
+	Choice         []int       `json:"choice"`
+	Alpha          [][]float64 `json:"alpha"`
+	Phases         []Phase     `json:"phases,omitempty"` // the finished phases (without History)
+	ChangedInRound bool        `json:"changed_in_round"` // block strategy: a choice changed in the current round
+
+	// Position within phase Phase (0: at its start; the fields below are
+	// then unused).
+	Step         int         `json:"step"`
+	PhaseSeconds float64     `json:"phase_seconds,omitempty"`
+	StableChecks int         `json:"stable_checks,omitempty"`
+	LastArgmax   []int       `json:"last_argmax,omitempty"`
+	AlphaM       [][]float64 `json:"alpha_adam_m,omitempty"`
+	AlphaV       [][]float64 `json:"alpha_adam_v,omitempty"`
+	AlphaT       int         `json:"alpha_adam_t,omitempty"`
+	ThetaM       [][]float32 `json:"-"`
+	ThetaV       [][]float32 `json:"-"`
+	ThetaT       int         `json:"theta_adam_t,omitempty"`
+
 	Params map[string][]float32 `json:"-"`
+}
+
+const (
+	thetaMPrefix = "adam.theta.m."
+	thetaVPrefix = "adam.theta.v."
+)
+
+// Tensors returns Params and the θ optimiser's moment buffers as named
+// tensors (moments as "adam.theta.m.<i>" and "adam.theta.v.<i>").
+func (s *State) Tensors() map[string][]float32 {
+	out := make(map[string][]float32, len(s.Params)+2*len(s.ThetaM))
+	for k, v := range s.Params {
+		out[k] = v
+	}
+	for i := range s.ThetaM {
+		out[fmt.Sprintf("%s%d", thetaMPrefix, i)] = s.ThetaM[i]
+		out[fmt.Sprintf("%s%d", thetaVPrefix, i)] = s.ThetaV[i]
+	}
+	return out
+}
+
+// SetTensors is the inverse of Tensors: it fills Params, ThetaM and ThetaV.
+func (s *State) SetTensors(ts map[string][]float32) error {
+	s.Params = map[string][]float32{}
+	nm, nv := 0, 0
+	for k, v := range ts {
+		switch {
+		case strings.HasPrefix(k, thetaMPrefix):
+			nm++
+		case strings.HasPrefix(k, thetaVPrefix):
+			nv++
+		default:
+			s.Params[k] = v
+		}
+	}
+	if nm != nv {
+		return fmt.Errorf("checkpoint: %d first and %d second Adam moments", nm, nv)
+	}
+	s.ThetaM, s.ThetaV = nil, nil
+	for i := 0; i < nm; i++ {
+		m, okm := ts[fmt.Sprintf("%s%d", thetaMPrefix, i)]
+		v, okv := ts[fmt.Sprintf("%s%d", thetaVPrefix, i)]
+		if !okm || !okv {
+			return fmt.Errorf("checkpoint: Adam moment %d is missing", i)
+		}
+		s.ThetaM = append(s.ThetaM, m)
+		s.ThetaV = append(s.ThetaV, v)
+	}
+	return nil
 }
 
 // Result is a finished search.
@@ -129,6 +215,10 @@ type Result struct {
 }
 
 // Run searches the architecture of s on train (θ steps) and val (α steps).
+//
+// When ctx is cancelled, Run checkpoints the position reached (if
+// opt.Checkpoint is set) and returns the architecture so far with
+// StopReason "interrupted".
 func Run(ctx context.Context, s *Space, trainX, valX *tensor.Mat[float32], opt Options) (*Result, error) {
 	opt.defaults(s.Layers)
 	if opt.Strategy != "grow" && opt.Strategy != "block" {
@@ -184,20 +274,31 @@ func Run(ctx context.Context, s *Space, trainX, valX *tensor.Mat[float32], opt O
 			}
 		}
 	}
+	if st.Phase > len(plans) || (st.Phase == len(plans) && st.Step > 0) {
+		return nil, fmt.Errorf("resume: the checkpoint is at phase %d, this search has %d phases (different --strategy or --block?)", st.Phase+1, len(plans))
+	}
 
-	rng := rand.New(rand.NewPCG(opt.Seed, 0x5e4c))
+	pcg := rand.NewPCG(0, 0)
+	rng := rand.New(pcg)
 	tb := tensor.New[float32](min(opt.Batch, trainX.Rows), s.Dim)
 	vb := tensor.New[float32](min(opt.Batch, valX.Rows), s.Dim)
-	res := &Result{StopReason: "all phases done"}
-	changedInRound := false
+	res := &Result{StopReason: "all phases done", Phases: slices.Clone(st.Phases)}
+	interrupted := false
 	for pi := st.Phase; pi < len(plans); pi++ {
 		p := plans[pi]
-		if p.block == 0 && p.round > 2 && !changedInRound {
-			res.StopReason = fmt.Sprintf("stable: round %d changed no choice", p.round-1)
-			break
+		resumeStep := 0
+		if pi == st.Phase {
+			resumeStep = st.Step
 		}
-		if p.block == 0 {
-			changedInRound = false
+		changedAtStart := st.ChangedInRound
+		if resumeStep == 0 {
+			if p.block == 0 && p.round > 2 && !st.ChangedInRound {
+				res.StopReason = fmt.Sprintf("stable: round %d changed no choice", p.round-1)
+				break
+			}
+			if p.block == 0 {
+				st.ChangedInRound = false
+			}
 		}
 		slots := blocks[p.block]
 		var prefix, suffix []flow.Layer[float32]
@@ -236,17 +337,63 @@ func Run(ctx context.Context, s *Space, trainX, valX *tensor.Mat[float32], opt O
 		t0 := time.Now()
 		last := net.Argmax()
 		stableChecks := 0
-		for step := 1; step <= opt.Steps; step++ {
+		prevSeconds := 0.0
+		if resumeStep > 0 {
+			if err := setAdam(srch, st); err != nil {
+				return nil, err
+			}
+			if len(st.LastArgmax) != len(last) {
+				return nil, fmt.Errorf("resume: the checkpoint's phase has %d slots, this one %d", len(st.LastArgmax), len(last))
+			}
+			last = slices.Clone(st.LastArgmax)
+			stableChecks = st.StableChecks
+			prevSeconds = st.PhaseSeconds
+			ph.Steps = resumeStep
+		}
+		// snapshot writes the position after step (0: the phase is over, and
+		// pi is the next phase to run).
+		snapshot := func(phase, step int) error {
+			if opt.Checkpoint == nil {
+				return nil
+			}
+			cp := &State{Phase: phase, Choice: slices.Clone(st.Choice), Alpha: cloneRows(st.Alpha),
+				Phases: clonePhases(res.Phases), ChangedInRound: st.ChangedInRound, Params: snapshotParams(cands)}
+			if phase == pi && step == 0 { // not started: as before the round's reset
+				cp.ChangedInRound = changedAtStart
+			}
+			if step > 0 {
+				for k, i := range slots {
+					copy(cp.Alpha[i], net.Alpha[k])
+				}
+				cp.Step, cp.PhaseSeconds, cp.StableChecks, cp.LastArgmax = step, prevSeconds+time.Since(t0).Seconds(), stableChecks, slices.Clone(last)
+				am, av, at := srch.AlphaOpt.State()
+				tm, tv, tt := srch.ThetaOpt.State()
+				cp.AlphaM, cp.AlphaV, cp.AlphaT = cloneRows(am), cloneRows(av), at
+				cp.ThetaM, cp.ThetaV, cp.ThetaT = cloneRows(tm), cloneRows(tv), tt
+			}
+			if err := opt.Checkpoint(cp); err != nil {
+				return fmt.Errorf("checkpoint: %w", err)
+			}
+			return nil
+		}
+		for step := resumeStep + 1; step <= opt.Steps; step++ {
 			if err := ctx.Err(); err != nil {
-				res.StopReason = "interrupted"
-				ph.StopReason = "interrupted"
+				interrupted = true
 				break
+			}
+			seedStep(pcg, opt.Seed, pi, step)
+			if opt.Estimator == search.Sampled {
+				net.Seed(mix(opt.Seed^0x5a3d1e, uint64(pi)<<32|uint64(step)))
 			}
 			fillBatch(tb, trainX, rng)
 			fillBatch(vb, valX, rng)
 			rec, err := srch.Step(tb, vb)
 			if err != nil {
 				return nil, fmt.Errorf("round %d, block %d, step %d: %w", p.round, p.block+1, step, err)
+			}
+			rec.Step = step
+			if len(srch.History) > 0 {
+				srch.History[len(srch.History)-1].Step = step
 			}
 			ph.Steps = step
 			arch := slices.Clone(st.Choice)
@@ -273,31 +420,47 @@ func Run(ctx context.Context, s *Space, trainX, valX *tensor.Mat[float32], opt O
 					break
 				}
 			}
+			if opt.CheckpointEvery > 0 && step%opt.CheckpointEvery == 0 && step < opt.Steps {
+				if err := snapshot(pi, step); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if interrupted {
+			// Checkpoint the position reached; the phase is not finished.
+			res.StopReason = "interrupted"
+			if err := snapshot(pi, ph.Steps); err != nil {
+				return nil, err
+			}
+			ph.StopReason = "interrupted"
+			ph.History = srch.History
+			ph.Seconds = prevSeconds + time.Since(t0).Seconds()
+			ph.Choice = net.Argmax()
+			for k, i := range slots {
+				copy(st.Alpha[i], net.Alpha[k])
+				st.Choice[i] = ph.Choice[k]
+			}
+			res.Phases = append(res.Phases, ph)
+			break
 		}
 		ph.History = srch.History
-		ph.Seconds = time.Since(t0).Seconds()
+		ph.Seconds = prevSeconds + time.Since(t0).Seconds()
 		choice := net.Argmax()
 		for k, i := range slots {
 			copy(st.Alpha[i], net.Alpha[k])
 			if st.Choice[i] != choice[k] && p.round > 1 {
-				changedInRound = true
+				st.ChangedInRound = true
 			}
 			st.Choice[i] = choice[k]
 		}
 		if p.round == 1 {
-			changedInRound = true
+			st.ChangedInRound = true
 		}
 		ph.Choice = choice
 		res.Phases = append(res.Phases, ph)
-		st.Phase = pi + 1
-		if res.StopReason == "interrupted" {
-			break
-		}
-		if opt.Checkpoint != nil {
-			st.Params = snapshotParams(cands)
-			if err := opt.Checkpoint(st); err != nil {
-				return nil, fmt.Errorf("checkpoint: %w", err)
-			}
+		st.Phase, st.Step = pi+1, 0
+		if err := snapshot(pi+1, 0); err != nil {
+			return nil, err
 		}
 	}
 	for i, j := range st.Choice {
@@ -317,6 +480,64 @@ func Run(ctx context.Context, s *Space, trainX, valX *tensor.Mat[float32], opt O
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
+}
+
+// seedStep re-seeds the batch generator for step `step` of phase pi, so
+// that the batches depend on (seed, phase, step) only and a resumed run
+// draws the same batches as an uninterrupted one.
+func seedStep(pcg *rand.PCG, seed uint64, pi, step int) {
+	pcg.Seed(mix(seed, 0x5e4c), mix(uint64(pi)<<32|uint64(step), seed))
+}
+
+// mix is splitmix64's finaliser applied to a + golden·b.
+func mix(a, b uint64) uint64 {
+	z := a + 0x9e3779b97f4a7c15*(b+1)
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+func setAdam(srch *search.Searcher[float32], st *State) error {
+	am, _, _ := srch.AlphaOpt.State()
+	tm, _, _ := srch.ThetaOpt.State()
+	if !sameShape(am, st.AlphaM) || !sameShape(am, st.AlphaV) {
+		return fmt.Errorf("resume: the checkpoint's α optimiser state does not fit this search")
+	}
+	if !sameShape(tm, st.ThetaM) || !sameShape(tm, st.ThetaV) {
+		return fmt.Errorf("resume: the checkpoint's θ optimiser state (%d buffers) does not fit this search (%d)", len(st.ThetaM), len(tm))
+	}
+	srch.AlphaOpt.SetState(cloneRows(st.AlphaM), cloneRows(st.AlphaV), st.AlphaT)
+	srch.ThetaOpt.SetState(cloneRows(st.ThetaM), cloneRows(st.ThetaV), st.ThetaT)
+	return nil
+}
+
+func sameShape[T any](a, b [][]T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if len(a[i]) != len(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func cloneRows[T any](rows [][]T) [][]T {
+	out := make([][]T, len(rows))
+	for i, r := range rows {
+		out[i] = slices.Clone(r)
+	}
+	return out
+}
+
+func clonePhases(ps []Phase) []Phase {
+	out := make([]Phase, len(ps))
+	for i, p := range ps {
+		p.Slots, p.Choice, p.History = slices.Clone(p.Slots), slices.Clone(p.Choice), nil
+		out[i] = p
+	}
+	return out
 }
 
 func fillBatch(dst, src *tensor.Mat[float32], rng *rand.Rand) {
@@ -390,10 +611,15 @@ func restoreState(from, to *State, cands [][]flow.Layer[float32]) error {
 			}
 		}
 	}
-	to.Phase = from.Phase
+	to.Phase, to.Step = from.Phase, from.Step
 	copy(to.Choice, from.Choice)
 	for i := range to.Alpha {
 		copy(to.Alpha[i], from.Alpha[i])
 	}
+	to.Phases = clonePhases(from.Phases)
+	to.ChangedInRound = from.ChangedInRound
+	to.PhaseSeconds, to.StableChecks, to.LastArgmax = from.PhaseSeconds, from.StableChecks, slices.Clone(from.LastArgmax)
+	to.AlphaM, to.AlphaV, to.AlphaT = from.AlphaM, from.AlphaV, from.AlphaT
+	to.ThetaM, to.ThetaV, to.ThetaT = from.ThetaM, from.ThetaV, from.ThetaT
 	return nil
 }

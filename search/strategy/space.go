@@ -2,11 +2,15 @@
 // space from candidate names, runs the block-wise strategies of the paper
 // (grow, block) or a whole-flow search with the sample estimator, derives
 // the discrete architecture, and provides the yardsticks (exhaustive and
-// random search) and λ sweeps (Pareto fronts).
+// random search), λ sweeps (Pareto fronts) and the hand-crafted presets to
+// compare them with ([Space.RefPresets], [Space.PresetSpec],
+// [Space.PresetCost]). Runs checkpoint and resume mid-phase, exactly (see
+// [State]).
 package strategy
 
 import (
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -135,4 +139,125 @@ func (s *Space) AllArchs() [][]int {
 	}
 	rec(0)
 	return out
+}
+
+// presetFor names the hand-crafted preset built of each candidate's
+// transform ("" for planar and radial: planar-k and radial-k, k = Layers).
+var presetFor = map[string]string{"maf": "maf5", "nsf-ar": "nsf-ar-8", "affine-coupling": "realnvp5", "nsf-coupling": "nsf-c-8"}
+
+// RefPresets returns the hand-crafted presets (flow.PresetSpec names) to
+// compare a search with: those whose transform family is among the
+// candidates — maf5 for maf, nsf-ar-8 for nsf-ar, realnvp5 for
+// affine-coupling, nsf-c-8 for nsf-coupling, and planar-k / radial-k with
+// k = Layers for planar and radial.
+func (s *Space) RefPresets() []string {
+	var out []string
+	for _, c := range s.Candidates {
+		switch {
+		case presetFor[c.Name] != "":
+			out = append(out, presetFor[c.Name])
+		case c.Name == "planar" || c.Name == "radial":
+			out = append(out, fmt.Sprintf("%s-%d", c.Name, s.Layers))
+		}
+	}
+	return out
+}
+
+// PresetSpec builds the preset name at the space's dimension with the
+// candidates' conditioner sizes: every layer that has hidden sizes gets
+// hidden, and every spline layer gets bins, so that a preset and the found
+// architectures differ in their layers only (the presets' own 2×256 is the
+// paper's MINIBOONE size; a search at --hidden 64,64 is compared with
+// presets at 64,64).
+func (s *Space) PresetSpec(name string, hidden []int, bins int) (*flow.Spec, error) {
+	sp, err := flow.PresetSpec(name, s.Dim)
+	if err != nil {
+		return nil, err
+	}
+	for i := range sp.Layers {
+		if len(sp.Layers[i].Hidden) > 0 && len(hidden) > 0 {
+			sp.Layers[i].Hidden = slices.Clone(hidden)
+		}
+		if sp.Layers[i].Bins > 0 && bins > 0 {
+			sp.Layers[i].Bins = bins
+		}
+	}
+	return sp, nil
+}
+
+// PresetCost prices a preset with the search's cost table costs (one
+// normalised cost per candidate, affine coupling = 1): the sum over the
+// preset's layers of the matching candidate's cost. A layer matches the
+// candidate of the same name; the reverse permutation and LU linear layers
+// that open the paper's blocks [reverse → lu-linear → transform] are part
+// of that block's cost, so a preset built of the paper's blocks (nsf-ar-8,
+// nsf-c-8) maps 1:1 onto candidates. maf5 and realnvp5 have no LU layers;
+// each of their layers is priced as the corresponding block, i.e. slightly
+// high (by the share of the reverse and LU layers). Layers of a type that
+// is not a candidate are priced by extra (given the candidates to price, it
+// returns their normalised costs on the same scale); with extra nil they
+// are an error. It returns the cost and the count of each priced type.
+func (s *Space) PresetCost(sp *flow.Spec, costs []float64, hidden []int, bins int, extra func([]cost.Candidate) ([]float64, error)) (float64, map[string]int, error) {
+	if len(costs) != len(s.Candidates) {
+		return 0, nil, fmt.Errorf("preset cost: %d costs for %d candidates", len(costs), len(s.Candidates))
+	}
+	price := map[string]float64{}
+	for j, c := range s.Candidates {
+		price[c.Name] = costs[j]
+	}
+	counts := map[string]int{}
+	var missing []string
+	ls := sp.Layers
+	for i, l := range ls {
+		if (l.Type == "reverse" || l.Type == "permutation" || l.Type == "lu-linear") && opensBlock(ls, i) {
+			continue
+		}
+		if _, ok := price[l.Type]; !ok && !slices.Contains(missing, l.Type) {
+			missing = append(missing, l.Type)
+		}
+		counts[l.Type]++
+	}
+	if len(missing) > 0 {
+		if extra == nil {
+			return 0, nil, fmt.Errorf("preset %s: layer type(s) %s are not among the candidates", sp.Name, strings.Join(missing, ", "))
+		}
+		var cands []cost.Candidate
+		for _, typ := range missing {
+			es, err := NewSpace(s.Dim, 1, []string{typ}, hidden, bins)
+			if err != nil {
+				return 0, nil, fmt.Errorf("preset %s: pricing %s: %w", sp.Name, typ, err)
+			}
+			cands = append(cands, es.Candidates[0])
+		}
+		ec, err := extra(cands)
+		if err != nil {
+			return 0, nil, fmt.Errorf("preset %s: %w", sp.Name, err)
+		}
+		if len(ec) != len(cands) {
+			return 0, nil, fmt.Errorf("preset %s: %d extra costs for %d layer types", sp.Name, len(ec), len(cands))
+		}
+		for k, typ := range missing {
+			price[typ] = ec[k]
+		}
+	}
+	total := 0.0
+	for _, typ := range slices.Sorted(maps.Keys(counts)) {
+		total += float64(counts[typ]) * price[typ]
+	}
+	return total, counts, nil
+}
+
+// opensBlock reports whether layer i (a permutation or LU linear layer)
+// is followed, through further such layers, by one of the paper's block
+// transforms.
+func opensBlock(ls []flow.LayerSpec, i int) bool {
+	for k := i + 1; k < len(ls); k++ {
+		switch t := ls[k].Type; {
+		case t == "reverse" || t == "permutation" || t == "lu-linear":
+			continue
+		default:
+			return slices.Contains(paperBlock, t)
+		}
+	}
+	return false
 }

@@ -2,11 +2,13 @@ package strategy_test
 
 import (
 	"context"
+	"math"
 	"slices"
 	"testing"
 
 	"github.com/autonf/autonf/data"
 	"github.com/autonf/autonf/search"
+	"github.com/autonf/autonf/search/cost"
 	"github.com/autonf/autonf/search/strategy"
 	"github.com/autonf/autonf/tensor"
 )
@@ -78,8 +80,9 @@ func TestGrowAndBlock(t *testing.T) {
 	}
 }
 
-// TestResume: a run resumed from its first checkpoint finishes with the
-// same architecture as an uninterrupted run.
+// TestResume: a run resumed from its first phase-end checkpoint finishes
+// with the same architecture and weights as an uninterrupted run, and its
+// result lists every phase.
 func TestResume(t *testing.T) {
 	s, err := strategy.NewSpace(2, 4, []string{"planar", "affine-coupling"}, []int{8}, 4)
 	if err != nil {
@@ -87,22 +90,19 @@ func TestResume(t *testing.T) {
 	}
 	tr, va := toy(t, 1000, 1), toy(t, 300, 2)
 	var first *strategy.State
-	opt := strategy.Options{Block: 2, Steps: 40, Batch: 64, AlphaLR: 0.05, Seed: 5, Estimator: search.Exact}
+	opt := strategy.Options{Block: 2, Steps: 40, Batch: 64, AlphaLR: 0.05, Seed: 5, Estimator: search.Exact, CheckpointEvery: -1}
 	opt.Checkpoint = func(st *strategy.State) error {
 		if first == nil {
-			cp := *st
-			cp.Choice = slices.Clone(st.Choice)
-			cp.Alpha = make([][]float64, len(st.Alpha))
-			for i := range st.Alpha {
-				cp.Alpha[i] = slices.Clone(st.Alpha[i])
-			}
-			first = &cp
+			first = st
 		}
 		return nil
 	}
 	full, err := strategy.Run(context.Background(), s, tr, va, opt)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if first == nil || first.Phase != 1 || first.Step != 0 {
+		t.Fatalf("first checkpoint %+v, want the end of phase 1", first)
 	}
 	opt2 := opt
 	opt2.Checkpoint = nil
@@ -111,11 +111,112 @@ func TestResume(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(resumed.Phases) != len(full.Phases)-1 {
-		t.Fatalf("resumed run ran %d phases, want %d", len(resumed.Phases), len(full.Phases)-1)
+	if len(resumed.Phases) != len(full.Phases) || resumed.Phases[0].Steps != full.Phases[0].Steps {
+		t.Fatalf("resumed run lists %d phases, want %d", len(resumed.Phases), len(full.Phases))
 	}
-	if !slices.Equal(resumed.Arch[:2], full.Arch[:2]) {
-		t.Fatalf("resumed first block %v, original %v", resumed.Arch[:2], full.Arch[:2])
+	sameResult(t, "resumed at a phase end", full, resumed)
+}
+
+// sameResult fails unless two runs found the same architecture with the
+// same final weights (to 1e-6) after the same phases.
+func sameResult(t *testing.T, what string, want, got *strategy.Result) {
+	t.Helper()
+	if !slices.Equal(want.Arch, got.Arch) {
+		t.Fatalf("%s: arch %v, uninterrupted %v", what, got.Arch, want.Arch)
+	}
+	for i := range want.Weights {
+		for j := range want.Weights[i] {
+			if d := math.Abs(want.Weights[i][j] - got.Weights[i][j]); d > 1e-6 {
+				t.Fatalf("%s: slot %d weight %d: %.9f, uninterrupted %.9f", what, i, j, got.Weights[i][j], want.Weights[i][j])
+			}
+		}
+	}
+	if len(want.Phases) != len(got.Phases) {
+		t.Fatalf("%s: %d phases, uninterrupted %d", what, len(got.Phases), len(want.Phases))
+	}
+	for k := range want.Phases {
+		if want.Phases[k].Steps != got.Phases[k].Steps || want.Phases[k].StopReason != got.Phases[k].StopReason {
+			t.Fatalf("%s: phase %d ran %d steps (%s), uninterrupted %d (%s)", what, k, got.Phases[k].Steps, got.Phases[k].StopReason, want.Phases[k].Steps, want.Phases[k].StopReason)
+		}
+	}
+}
+
+// TestResumeMidPhase interrupts runs in the middle of a phase (by
+// cancelling the context at step s, and by keeping a periodic checkpoint)
+// and resumes them: the optimiser states, the stopping-rule counters and the
+// per-step random streams are restored, so the resumed run ends with the
+// same α and architecture as the uninterrupted one.
+func TestResumeMidPhase(t *testing.T) {
+	s, err := strategy.NewSpace(2, 4, []string{"planar", "radial", "affine-coupling"}, []int{8}, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, va := toy(t, 1000, 1), toy(t, 300, 2)
+	cases := []struct {
+		name     string
+		opt      strategy.Options
+		phase    int // interrupt in this phase (0-based) ...
+		step     int // ... after this step
+		periodic bool
+	}{
+		{"grow, exact, cancelled", strategy.Options{Block: 2, Steps: 80, MinSteps: 10, CheckEvery: 10, Stable: 3, Batch: 64, AlphaLR: 0.05, Seed: 7}, 1, 33, false},
+		{"block, exact, cancelled in round 2", strategy.Options{Strategy: "block", Block: 2, Steps: 30, Batch: 64, AlphaLR: 0.05, Seed: 8, MaxRounds: 1}, 2, 17, false},
+		{"sample estimator, cancelled", strategy.Options{Estimator: search.Sampled, Steps: 60, Batch: 64, AlphaLR: 0.02, Seed: 9}, 0, 31, false},
+		{"grow, periodic checkpoint", strategy.Options{Block: 2, Steps: 50, Batch: 64, AlphaLR: 0.05, Seed: 10, CheckpointEvery: 20}, 1, 20, true},
+	}
+	for _, c := range cases {
+		full, err := strategy.Run(context.Background(), s, tr, va, c.opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(full.Phases) <= c.phase || full.Phases[c.phase].Steps <= c.step {
+			t.Fatalf("%s: the uninterrupted run has phases %+v; the test wants phase %d to pass step %d", c.name, full.Phases, c.phase, c.step)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		var kept *strategy.State
+		opt := c.opt
+		phase := -1
+		opt.OnStep = func(p strategy.Progress) {
+			if p.Step == 1 {
+				phase++
+			}
+			if !c.periodic && phase == c.phase && p.Step == c.step {
+				cancel()
+			}
+		}
+		opt.Checkpoint = func(st *strategy.State) error {
+			if st.Phase == c.phase && st.Step == c.step {
+				kept = st
+			}
+			return nil
+		}
+		part, err := strategy.Run(ctx, s, tr, va, opt)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if kept == nil {
+			t.Fatalf("%s: no checkpoint at phase %d step %d", c.name, c.phase, c.step)
+		}
+		if !c.periodic && part.StopReason != "interrupted" {
+			t.Fatalf("%s: stop reason %q", c.name, part.StopReason)
+		}
+		if kept.ThetaT != c.step || kept.AlphaT != c.step || len(kept.ThetaM) == 0 {
+			t.Fatalf("%s: checkpoint optimiser steps θ %d, α %d, want %d", c.name, kept.ThetaT, kept.AlphaT, c.step)
+		}
+		// Through the tensor round trip that checkpoint files use.
+		rt := *kept
+		if err := rt.SetTensors(kept.Tensors()); err != nil {
+			t.Fatal(err)
+		}
+		opt = c.opt
+		opt.Resume = &rt
+		resumed, err := strategy.Run(context.Background(), s, tr, va, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameResult(t, c.name, full, resumed)
+		t.Logf("%s: interrupted at phase %d step %d; resumed to %v, phases %d", c.name, c.phase+1, c.step, resumed.Arch, len(resumed.Phases))
 	}
 }
 
@@ -132,5 +233,56 @@ func TestSampleEstimatorWholeFlow(t *testing.T) {
 	}
 	if len(res.Phases) != 1 || len(res.Phases[0].Slots) != 6 {
 		t.Fatalf("sample estimator: %d phases over %v, want one phase over all 6 slots", len(res.Phases), res.Phases[0].Slots)
+	}
+}
+
+// TestPresetRefs: the default references follow the candidates, presets
+// take the candidates' hidden sizes and bins, and a preset's cost is the
+// sum of its layers' candidate costs (the paper's blocks map 1:1).
+func TestPresetRefs(t *testing.T) {
+	s, err := strategy.NewSpace(5, 3, []string{"maf", "nsf-ar", "affine-coupling", "nsf-coupling", "planar"}, []int{16, 16}, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := s.RefPresets(), []string{"maf5", "nsf-ar-8", "realnvp5", "nsf-c-8", "planar-3"}; !slices.Equal(got, want) {
+		t.Fatalf("RefPresets %v, want %v", got, want)
+	}
+	costs := []float64{2, 3, 1, 1.5, 0.25}
+	for _, c := range []struct {
+		name   string
+		layers int
+		cost   float64
+	}{{"nsf-ar-8", 24, 8 * 3}, {"nsf-c-8", 24, 8 * 1.5}, {"maf5", 5, 5 * 2}, {"realnvp5", 5, 5}, {"planar-3", 3, 0.75}} {
+		sp, err := s.PresetSpec(c.name, []int{16, 16}, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(sp.Layers) != c.layers {
+			t.Fatalf("%s: %d layers, want %d", c.name, len(sp.Layers), c.layers)
+		}
+		for _, l := range sp.Layers {
+			if len(l.Hidden) > 0 && !slices.Equal(l.Hidden, []int{16, 16}) || l.Bins > 0 && l.Bins != 4 {
+				t.Fatalf("%s: layer %+v keeps the preset's own sizes", c.name, l)
+			}
+		}
+		got, _, err := s.PresetCost(sp, costs, []int{16, 16}, 4, nil)
+		if err != nil || math.Abs(got-c.cost) > 1e-12 {
+			t.Fatalf("%s: cost %g (%v), want %g", c.name, got, err, c.cost)
+		}
+	}
+	// A preset with a layer type outside the candidates needs extra prices.
+	small, _ := strategy.NewSpace(5, 2, []string{"planar"}, []int{16}, 4)
+	sp, _ := small.PresetSpec("maf5", []int{16}, 4)
+	if _, _, err := small.PresetCost(sp, []float64{0.3}, []int{16}, 4, nil); err == nil {
+		t.Fatal("maf5 priced without a maf candidate")
+	}
+	got, counts, err := small.PresetCost(sp, []float64{0.3}, []int{16}, 4, func(c []cost.Candidate) ([]float64, error) {
+		if len(c) != 1 || c[0].Name != "maf" {
+			t.Fatalf("extra candidates %+v", c)
+		}
+		return []float64{1.7}, nil
+	})
+	if err != nil || math.Abs(got-5*1.7) > 1e-12 || counts["maf"] != 5 {
+		t.Fatalf("maf5 with extra prices: %g %v %v", got, counts, err)
 	}
 }
