@@ -3,7 +3,7 @@
 #   make test   runs the test suite
 GO ?= go
 
-.PHONY: build demo test bench vet fmt
+.PHONY: build demo test bench toy-study
 
 build:
 	$(GO) build -o bin/autonf ./cmd/autonf
@@ -17,4 +17,7 @@ test:
 	$(GO) test -count=1 -timeout 15m ./...
 
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./tensor ./flow
+	./scripts/bench.sh
+
+toy-study:
+	$(GO) test -count=1 -run 'TestToyStudy' -v ./search
