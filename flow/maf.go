@@ -13,7 +13,11 @@ func init() { Register("maf", newMAFFromSpec[float32], newMAFFromSpec[float64]) 
 // the variables before i in the order; the log-scale is bounded softly,
 // s_i = S·tanh(raw_i/S) (see DefaultScaleBound for why), and
 //
-//	z_i = (x_i − μ_i(x_<i))·e^−s_i(x_<i),   log|det ∂z/∂x| = −Σ_i s_i.
+//	z_i = x_i·e^−s_i(x_<i) + μ_i(x_<i),   log|det ∂z/∂x| = −Σ_i s_i.
+//
+// The shift is applied after the scaling, in z's units, as in nflows and
+// zuko, rather than before it as in the paper's u_i = (x_i − μ_i)·e^−α_i:
+// the same maps, but markedly easier to train (see affineMap).
 //
 // Forward (density) is one network pass; Inverse (sampling) needs D
 // sequential passes, one per variable in the order.
@@ -71,7 +75,7 @@ func NewMAF[T Float](dim int, spec LayerSpec, rng *rand.Rand) (*MAF[T], error) {
 		order: order,
 		perm:  perm,
 		made:  NewMLP[T]("made.", sizes, act, masks, rng),
-		aff:   affineMap[T]{dim: dim, cols: cols, bound: T(bound)},
+		aff:   affineMap[T]{dim: dim, cols: cols, bound: T(bound), zShift: true},
 	}
 	l.spec = LayerSpec{Type: "maf", Hidden: hidden, Activation: string(act), Order: order, ScaleBound: bound}
 	return l, nil
@@ -135,7 +139,7 @@ func (l *MAF[T]) NewWork() Work {
 	return &mafWork[T]{mlp: l.made.NewWork(), dpar: &Mat[T]{}}
 }
 
-// Forward computes z = (x − μ(x))·e^−s(x) and ld = −Σ s per row.
+// Forward computes z = x·e^−s(x) + μ(x) and ld = −Σ s per row.
 func (l *MAF[T]) Forward(w Work, x, z *Mat[T], ld []T) {
 	wk := w.(*mafWork[T])
 	n := x.Rows * l.dim
@@ -152,7 +156,7 @@ func (l *MAF[T]) Backward(w Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 	rows := dz.Rows
 	wk.dpar.Resize(rows, 2*l.dim)
 	// MLP.Backward overwrites dx, so the direct term goes in afterwards.
-	l.aff.backward(dz, dld, wk.z, wk.s, wk.e, wk.dpar, nil)
+	l.aff.backwardZShift(dz, dld, wk.x, wk.s, wk.e, wk.dpar)
 	l.made.Backward(wk.mlp, wk.dpar, dx)
 	if dx != nil {
 		n := rows * l.dim
