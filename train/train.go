@@ -22,8 +22,9 @@ import (
 type Config struct {
 	Epochs      int     // maximum number of epochs (default 1000)
 	Batch       int     // rows per step (default 512; the whole set if smaller)
+	DropLast    bool    // skip each epoch's last, partial batch (default: train on it, as PyTorch's DataLoader does)
 	LR          float64 // peak learning rate (default 1e-3)
-	Warmup      int     // warm-up steps (default: 1 % of the maximum steps, at most 500)
+	Warmup      int     // warm-up steps (default: 1 % of the maximum steps, at most 500; negative: none)
 	MinLRFrac   float64 // final learning rate as a fraction of LR (default 0.01; negative: constant LR after warm-up)
 	ClipNorm    float64 // global gradient-norm clip (default 5; negative: off)
 	Patience    int     // epochs without validation improvement before stopping (default 20; negative: off)
@@ -62,6 +63,9 @@ func (c *Config) defaults(steps int) {
 	}
 	if c.Warmup == 0 {
 		c.Warmup = min(500, c.Epochs*steps/100)
+	}
+	if c.Warmup < 0 {
+		c.Warmup = 0
 	}
 }
 
@@ -110,6 +114,9 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 	}
 	batch = min(batch, trainX.Rows)
 	stepsPerEpoch := trainX.Rows / batch
+	if !cfg.DropLast && trainX.Rows%batch != 0 {
+		stepsPerEpoch++
+	}
 	cfg.defaults(stepsPerEpoch)
 	cfg.Batch = batch
 	totalSteps := cfg.Epochs * stepsPerEpoch
@@ -128,7 +135,8 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 	for i := range perm {
 		perm[i] = i
 	}
-	xb := tensor.New[float32](batch, f.Dim)
+	full := tensor.New[float32](batch, f.Dim)
+	xb := &tensor.Mat[float32]{}
 	valLP := make([]float32, min(valX.Rows, 1<<16))
 
 	res := &Result{BestValNLL: math.Inf(1), BestEpoch: -1}
@@ -156,7 +164,9 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 				res.StopReason = "time limit"
 				return finish(res, f, params, best, start), nil
 			}
-			for r := 0; r < batch; r++ {
+			rows := min(batch, trainX.Rows-s*batch)
+			*xb = tensor.Mat[float32]{Rows: rows, Cols: f.Dim, Data: full.Data[:rows*f.Dim]}
+			for r := 0; r < rows; r++ {
 				copy(xb.Row(r), trainX.Row(perm[s*batch+r]))
 			}
 			for _, p := range params {

@@ -93,6 +93,8 @@ type trainFlags struct {
 	dataFlags
 	arch, out               string
 	epochs, batch, patience int
+	warmup                  int
+	dropLast                bool
 	lr, clip, weightDecay   float64
 	seed                    uint64
 	jsonOut, quiet          bool
@@ -109,6 +111,8 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&f.batch, "batch", 512, "batch size")
 	fs.Float64Var(&f.lr, "lr", 1e-3, "peak learning rate (Adam, cosine schedule with warm-up)")
 	fs.Float64Var(&f.clip, "clip", 5, "gradient-norm clip (0: off)")
+	fs.IntVar(&f.warmup, "warmup", 0, "learning-rate warm-up steps (0: 1 % of the maximum steps, at most 500; -1: none)")
+	fs.BoolVar(&f.dropLast, "drop-last", false, "skip each epoch's last, partial batch")
 	fs.Float64Var(&f.weightDecay, "weight-decay", 0, "decoupled weight decay")
 	fs.IntVar(&f.patience, "patience", 20, "early stopping: epochs without validation improvement (0: off)")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed for weights, batches and dequantization noise")
@@ -151,7 +155,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		spec.Name, len(spec.Layers), fl.NumParams(), prep.Train.Rows, prep.Train.Cols, prep.Val.Rows)
 
 	cfg := train.Config{Epochs: f.epochs, Batch: f.batch, LR: f.lr, ClipNorm: f.clip, Patience: f.patience,
-		WeightDecay: f.weightDecay, Seed: f.seed, MaxTime: f.maxTime}
+		WeightDecay: f.weightDecay, Seed: f.seed, MaxTime: f.maxTime, Warmup: f.warmup, DropLast: f.dropLast}
 	if f.clip == 0 {
 		cfg.ClipNorm = -1
 	}
