@@ -119,3 +119,16 @@ func BenchmarkSample5(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkReferenceStepShards compares one shard (Workers=1: GEMMs split
+// across cores by the worker pool) with data parallelism (one batch shard
+// per core), in one run.
+func BenchmarkReferenceStepShards(b *testing.B) {
+	for _, w := range []int{1, 0} {
+		b.Run(fmt.Sprintf("workers=%d", w), func(b *testing.B) {
+			f := benchFlow(b, "maf", 1, 8)
+			f.Workers = w
+			benchTrainStep(b, f, randBatch(512, 8))
+		})
+	}
+}
