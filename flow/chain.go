@@ -64,6 +64,21 @@ func (c *Chain[T]) Params() []*Param[T] {
 	return ps
 }
 
+// Buffers returns the sub-layers' buffers, named like Params.
+func (c *Chain[T]) Buffers() []*Param[T] {
+	var bs []*Param[T]
+	for i, l := range c.Layers {
+		if h, ok := l.(BufferHolder[T]); ok {
+			for _, b := range h.Buffers() {
+				q := *b
+				q.Name = fmt.Sprintf("%d.%s", i, b.Name)
+				bs = append(bs, &q)
+			}
+		}
+	}
+	return bs
+}
+
 // Cost implements Layer: the sum over sub-layers (passes: the maximum).
 func (c *Chain[T]) Cost() Cost {
 	var s Cost

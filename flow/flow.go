@@ -34,14 +34,15 @@ type Flow[T Float] struct {
 	// Learnable base parameters (diag-normal only): mean and log std.
 	BaseMean, BaseLogStd *Param[T]
 
-	params []NamedParam[T] // cached by Params
-	works  []Work
-	acts   []*Mat[T] // acts[i] = output of layer i
-	lds    [][]T     // lds[i] = log-det of layer i
-	gA     *Mat[T]
-	gB     *Mat[T]
-	dld    []T
-	lp     []T
+	params  []NamedParam[T] // cached by Params
+	buffers []NamedParam[T] // cached by Buffers
+	works   []Work
+	acts    []*Mat[T] // acts[i] = output of layer i
+	lds     [][]T     // lds[i] = log-det of layer i
+	gA      *Mat[T]
+	gB      *Mat[T]
+	dld     []T
+	lp      []T
 }
 
 // Build creates a flow from a spec; rng initialises the weights (nil leaves
@@ -120,6 +121,25 @@ func (f *Flow[T]) Params() []NamedParam[T] {
 	}
 	f.params = ps
 	return ps
+}
+
+// Buffers lists the non-learnable state saved with the model (BatchNorm
+// running averages), named like Params ("layers.3.running_mean"). Built
+// once, like Params.
+func (f *Flow[T]) Buffers() []NamedParam[T] {
+	if f.buffers != nil {
+		return f.buffers
+	}
+	bs := []NamedParam[T]{}
+	for i, l := range f.Layers {
+		if h, ok := l.(BufferHolder[T]); ok {
+			for _, b := range h.Buffers() {
+				bs = append(bs, NamedParam[T]{fmt.Sprintf("layers.%d.%s", i, b.Name), b})
+			}
+		}
+	}
+	f.buffers = bs
+	return bs
 }
 
 // NumParams counts the learnable scalars.

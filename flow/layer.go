@@ -94,6 +94,12 @@ type TrainingSetter interface{ SetTraining(training bool) }
 // input batch before the first training step.
 type DataInitializer[T Float] interface{ InitFromData(x *Mat[T]) }
 
+// BufferHolder is implemented by layers with non-learnable state that is
+// part of the model (BatchNorm's running averages): it is saved and loaded
+// with the weights and restored with them by early stopping. Buffers share
+// the layer's storage; their Grad is nil.
+type BufferHolder[T Float] interface{ Buffers() []*Param[T] }
+
 // Constructor builds a layer of dimension dim from its spec. rng supplies
 // initial weights; it is nil when weights will be loaded right after.
 type Constructor[T Float] func(dim int, spec LayerSpec, rng *rand.Rand) (Layer[T], error)

@@ -89,7 +89,7 @@ func (m *Model) Save(dir string) error {
 		return fmt.Errorf("save model: %w", err)
 	}
 	var tensors []Tensor
-	for _, p := range m.Flow.Params() {
+	for _, p := range append(m.Flow.Params(), m.Flow.Buffers()...) {
 		tensors = append(tensors, Tensor{Name: p.Name, Shape: p.Shape, Data: p.Value})
 	}
 	var wb bytes.Buffer
@@ -163,9 +163,9 @@ func Load(path string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load model %s: %w", path, err)
 	}
-	params := f.Params()
+	params := append(f.Params(), f.Buffers()...)
 	if len(params) != len(tensors) {
-		return nil, fmt.Errorf("load model %s: weights hold %d tensors, the architecture has %d parameters", path, len(tensors), len(params))
+		return nil, fmt.Errorf("load model %s: weights hold %d tensors, the architecture has %d parameters and buffers", path, len(tensors), len(params))
 	}
 	for _, p := range params {
 		t, ok := tensors[p.Name]

@@ -127,8 +127,14 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 		params[i] = p.Param
 	}
 	opt := NewAdam(params)
+	// The best-weights snapshot also covers buffers (BatchNorm running
+	// averages), which belong to the weights they were computed with.
+	state := append([]*flow.Param[float32](nil), params...)
+	for _, b := range f.Buffers() {
+		state = append(state, b.Param)
+	}
 	opt.WeightDecay = cfg.WeightDecay
-	best := snapshot(params, nil)
+	best := snapshot(state, nil)
 
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x7e57))
 	perm := make([]int, trainX.Rows)
@@ -148,7 +154,7 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 	// Data-dependent initialisation (ActNorm) from the first batch.
 	f.SetTraining(true)
 	f.InitFromData(trainX.SliceRows(0, min(trainX.Rows, 4*batch)))
-	best = snapshot(params, best)
+	best = snapshot(state, best)
 
 	sinceBest := 0
 	for epoch := 0; epoch < cfg.Epochs; epoch++ {
@@ -158,11 +164,11 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 		for s := 0; s < stepsPerEpoch; s++ {
 			if err := ctx.Err(); err != nil {
 				res.StopReason = "interrupted"
-				return finish(res, f, params, best, start), nil
+				return finish(res, f, state, best, start), nil
 			}
 			if cfg.MaxTime > 0 && time.Since(start) > cfg.MaxTime {
 				res.StopReason = "time limit"
-				return finish(res, f, params, best, start), nil
+				return finish(res, f, state, best, start), nil
 			}
 			rows := min(batch, trainX.Rows-s*batch)
 			*xb = tensor.Mat[float32]{Rows: rows, Cols: f.Dim, Data: full.Data[:rows*f.Dim]}
@@ -184,7 +190,7 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 				res.Warnings = append(res.Warnings, fmt.Sprintf("epoch %d step %d: %v; step skipped, learning rate lowered to %.3g", epoch+1, step, err, cfg.LR*lrScale))
 				if bad >= cfg.MaxBadSteps {
 					res.StopReason = "diverged"
-					finish(res, f, params, best, start)
+					finish(res, f, state, best, start)
 					return res, fmt.Errorf("%w: %d consecutive non-finite steps, last at epoch %d step %d: %v (best weights restored)", ErrDiverged, bad, epoch+1, step, err)
 				}
 				step++
@@ -213,7 +219,7 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 			res.Warnings = append(res.Warnings, fmt.Sprintf("epoch %d: validation: %v", epoch+1, verr))
 		} else if val < res.BestValNLL {
 			res.BestValNLL, res.BestEpoch = val, epoch+1
-			best = snapshot(params, best)
+			best = snapshot(state, best)
 			sinceBest = 0
 			st.Improved = true
 		} else {
@@ -226,11 +232,11 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 		}
 		if cfg.Patience > 0 && sinceBest >= cfg.Patience {
 			res.StopReason = fmt.Sprintf("early stopping: no improvement for %d epochs", cfg.Patience)
-			return finish(res, f, params, best, start), nil
+			return finish(res, f, state, best, start), nil
 		}
 	}
 	res.StopReason = "maximum epochs"
-	return finish(res, f, params, best, start), nil
+	return finish(res, f, state, best, start), nil
 }
 
 func cosine(cfg Config, step, total int) float64 {
