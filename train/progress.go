@@ -41,8 +41,10 @@ func (p *Progress) Step(epoch, step, steps int, loss float64) {
 	if p.lastEpoch.Epoch > 0 {
 		val = fmt.Sprintf("%.4f (best %.4f)", p.lastEpoch.ValNLL, p.lastEpoch.BestVal)
 	}
-	fmt.Fprintf(p.W, "\r\033[Kepoch %d/%d %s step %d/%d  loss %.4f  val %s  %s",
-		epoch+1, p.MaxEpochs, bar, step+1, steps, loss, val, fmtDur(time.Since(p.start)))
+	el := time.Since(p.start)
+	eta := time.Duration(float64(el) * (1 - frac) / max(frac, 1e-9))
+	fmt.Fprintf(p.W, "\r\033[Kepoch %d/%d %s step %d/%d  loss %.4f  val %s  %s  ETA ≤ %s",
+		epoch+1, p.MaxEpochs, bar, step+1, steps, loss, val, fmtDur(el), fmtDur(eta))
 }
 
 // Epoch is a Config.OnEpoch callback.
