@@ -16,7 +16,7 @@ func init() {
 // columns 2j and 2j+1), the log-scale is bounded softly, s = S·tanh(raw/S)
 // (see DefaultScaleBound), and
 //
-//	z_A = (x_A − μ(x_B))·e^−s(x_B),  z_B = x_B,  log|det ∂z/∂x| = −Σ_j s_j.
+//	z_A = x_A·e^−s(x_B) + μ(x_B),  z_B = x_B,  log|det ∂z/∂x| = −Σ_j s_j.
 //
 // Both directions are one conditioner pass. Needs D ≥ 2.
 //
@@ -108,7 +108,7 @@ func (l *AffineCoupling[T]) Cost() Cost {
 type couplingWork[T Float] struct {
 	mlp      *MLPWork[T]
 	xb       *Mat[T] // gathered identity half: the conditioner's input
-	z        *Mat[T]
+	x, z     *Mat[T]
 	par      *Mat[T] // conditioner output of the last Forward (owned by mlp)
 	s, e     []T
 	dpar, dx *Mat[T]
@@ -156,7 +156,7 @@ func (l *AffineCoupling[T]) Forward(w Work, x, z *Mat[T], ld []T) {
 	wk := w.(*couplingWork[T])
 	n := x.Rows * len(l.tr)
 	wk.s, wk.e = grow(wk.s, n), grow(wk.e, n)
-	wk.z = z
+	wk.x, wk.z = x, z
 	wk.par = l.conditioner(wk, x)
 	l.aff.forward(x, wk.par, z, ld, wk.s, wk.e)
 	affineCopyCols(z, x, l.id)
@@ -169,7 +169,7 @@ func (l *AffineCoupling[T]) Backward(w Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 	wk := w.(*couplingWork[T])
 	rows := dz.Rows
 	wk.dpar.Resize(rows, 2*len(l.tr))
-	l.aff.backward(dz, dld, wk.z, wk.s, wk.e, wk.dpar, dx)
+	l.aff.backward(dz, dld, wk.x, wk.s, wk.e, wk.dpar, dx)
 	if dx == nil {
 		l.mlp.Backward(wk.mlp, wk.dpar, nil)
 		return

@@ -75,7 +75,7 @@ func NewMAF[T Float](dim int, spec LayerSpec, rng *rand.Rand) (*MAF[T], error) {
 		order: order,
 		perm:  perm,
 		made:  NewMLP[T]("made.", sizes, act, masks, rng),
-		aff:   affineMap[T]{dim: dim, cols: cols, bound: T(bound), zShift: true},
+		aff:   affineMap[T]{dim: dim, cols: cols, bound: T(bound)},
 	}
 	l.spec = LayerSpec{Type: "maf", Hidden: hidden, Activation: string(act), Order: order, ScaleBound: bound}
 	return l, nil
@@ -156,7 +156,7 @@ func (l *MAF[T]) Backward(w Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 	rows := dz.Rows
 	wk.dpar.Resize(rows, 2*l.dim)
 	// MLP.Backward overwrites dx, so the direct term goes in afterwards.
-	l.aff.backwardZShift(dz, dld, wk.x, wk.s, wk.e, wk.dpar)
+	l.aff.backward(dz, dld, wk.x, wk.s, wk.e, wk.dpar, nil)
 	l.made.Backward(wk.mlp, wk.dpar, dx)
 	if dx != nil {
 		n := rows * l.dim

@@ -331,6 +331,12 @@ func optimiseAlpha(t *testing.T, net *Supernet[float64], x *M, c Costs, lambda f
 }
 
 func TestAlphaConvergesToBestVertex(t *testing.T) {
+	uniqueCases := 0
+	defer func() {
+		if uniqueCases < 4 {
+			t.Errorf("only %d cases had a unique local-optimal vertex: the test would not check global convergence", uniqueCases)
+		}
+	}()
 	for _, sp := range spaces[:4] {
 		t.Run(sp.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(11, 12))
@@ -361,18 +367,47 @@ func TestAlphaConvergesToBestVertex(t *testing.T) {
 			for _, tc := range []struct {
 				lambda float64
 				want   int
-			}{{0, best0}, {lamBig, bestL}} {
+				obj    []float64
+			}{{0, best0, obj0}, {lamBig, bestL, objL}} {
 				for i := range net.Alpha {
 					clear(net.Alpha[i])
 				}
 				optimiseAlpha(t, net, x, c, tc.lambda, Exact, 2000, 0.05)
 				got := net.Argmax()
-				if !slices.Equal(got, net.PathArch(tc.want)) {
-					t.Errorf("λ=%g: α converged to %v, the brute-force best path is %v (objectives %v)", tc.lambda, got, net.PathArch(tc.want), objL)
+				// Near-ties (another vertex within 1e-2 of the best) converge
+				// too slowly to tell apart; there it suffices to end within
+				// the tie.
+				margin := math.Inf(1)
+				for k, v := range tc.obj {
+					if k != tc.want {
+						margin = min(margin, v-tc.obj[tc.want])
+					}
+				}
+				if margin < 1e-2 {
+					if d := tc.obj[net.PathIndex(got)] - tc.obj[tc.want]; d > 1e-2 {
+						t.Errorf("λ=%g: near-tie case ended at %v, %.3g above the best", tc.lambda, got, d)
+					}
+					t.Logf("λ=%g: best path ahead by only %.2g: convergence to it not checked", tc.lambda, margin)
+					continue
 				}
 				for i, w := range net.Weights() {
 					if slices.Max(w) < 0.99 {
 						t.Errorf("λ=%g: slot %d weights %v are not one-hot", tc.lambda, i, w)
+					}
+				}
+				// The objective is multilinear in the slot weights, so its
+				// minimum is a vertex (Prop. 1), but gradient descent on α
+				// may stop at a vertex that no single-slot change improves.
+				// It must reach such a local-optimal vertex, and the global
+				// best whenever that is the only one.
+				local := localOptima(net, tc.obj)
+				if !slices.Contains(local, net.PathIndex(got)) {
+					t.Errorf("λ=%g: α converged to %v, which is not a local-optimal vertex (those: %v; objectives %v)", tc.lambda, got, local, tc.obj)
+				}
+				if len(local) == 1 {
+					uniqueCases++
+					if !slices.Equal(got, net.PathArch(tc.want)) {
+						t.Errorf("λ=%g: α converged to %v, the brute-force best path is %v (objectives %v)", tc.lambda, got, net.PathArch(tc.want), tc.obj)
 					}
 				}
 			}
@@ -715,4 +750,30 @@ func TestInitFromData(t *testing.T) {
 	if _, err := net.Evaluate(x, Upper, true, true); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// localOptima lists the paths whose objective no change of a single slot's
+// candidate lowers.
+func localOptima(net *Supernet[float64], obj []float64) []int {
+	var out []int
+	for k := range obj {
+		arch := net.PathArch(k)
+		ok := true
+		for i := range arch {
+			for j := range net.Slots[i] {
+				if j == arch[i] {
+					continue
+				}
+				alt := slices.Clone(arch)
+				alt[i] = j
+				if obj[net.PathIndex(alt)] < obj[k] {
+					ok = false
+				}
+			}
+		}
+		if ok {
+			out = append(out, k)
+		}
+	}
+	return out
 }
