@@ -88,7 +88,7 @@ type Table struct {
 
 // Options tune Price.
 type Options struct {
-	Repeats  int    // timed repeats per candidate (median taken; default 7)
+	Repeats  int    // timed rounds over the candidates (median taken; default 15)
 	CacheDir string // where measured tables are cached ("" = the user cache dir; "-" = no cache)
 	Seed     uint64
 }
@@ -103,7 +103,7 @@ func Price(cands []Candidate, dim, batch int, e Emphasis, src Source, opt Option
 		return nil, fmt.Errorf("cost: no candidates")
 	}
 	if opt.Repeats <= 0 {
-		opt.Repeats = 7
+		opt.Repeats = 15
 	}
 	ref := reference(cands)
 	t := &Table{Emphasis: e, Source: src, Dim: dim, Batch: batch, Reference: ref.Name, Machine: machine(), Created: time.Now().UTC()}
@@ -119,12 +119,17 @@ func Price(cands []Candidate, dim, batch int, e Emphasis, src Source, opt Option
 	}
 	all := append(slices.Clone(cands), ref)
 	raw := make([]float64, len(all))
+	layers := make([]flow.Layer[float32], len(all))
 	for i, c := range all {
-		v, err := price(c, dim, batch, e, src, opt)
+		l, err := flow.NewLayer[float32](max(dim, 2), c.Spec, rand.New(rand.NewPCG(opt.Seed, 1)))
 		if err != nil {
 			return nil, fmt.Errorf("cost of %s: %w", c.Name, err)
 		}
-		raw[i] = v
+		layers[i] = l
+		raw[i] = count(l.Cost(), e, src)
+	}
+	if src == Measured {
+		raw = measureAll(layers, max(dim, 2), batch, e, opt)
 	}
 	r := raw[len(raw)-1]
 	if r <= 0 {
@@ -160,31 +165,29 @@ func reference(cands []Candidate) Candidate {
 	return Candidate{Name: "affine-coupling (reference)", Spec: ac}
 }
 
-func price(c Candidate, dim, batch int, e Emphasis, src Source, opt Options) (float64, error) {
-	refDim := max(dim, 2) // coupling layers need 2 columns
-	l, err := flow.NewLayer[float32](refDim, c.Spec, rand.New(rand.NewPCG(opt.Seed, 1)))
-	if err != nil {
-		return 0, err
-	}
-	k := l.Cost()
+// count prices a layer by its static descriptor (Params, FLOPs).
+func count(k flow.Cost, e Emphasis, src Source) float64 {
 	switch src {
 	case Params:
-		return float64(k.Params), nil
+		return float64(k.Params)
 	case FLOPs:
 		switch e {
 		case Forward:
-			return k.ForwardFLOPs, nil
+			return k.ForwardFLOPs
 		case Inverse:
-			return k.InverseFLOPs, nil
+			return k.InverseFLOPs
 		default:
-			return 3 * k.ForwardFLOPs, nil // backward ≈ 2 × forward
+			return 3 * k.ForwardFLOPs // backward ≈ 2 × forward
 		}
 	}
-	return measure(l, refDim, batch, e, opt)
+	return 0
 }
 
-// measure times one batch through l and returns the median seconds.
-func measure(l flow.Layer[float32], dim, batch int, e Emphasis, opt Options) (float64, error) {
+// measureAll times one batch through every layer and returns the median
+// seconds of each. The layers are timed round-robin (one call each per
+// round, after two warm-up calls), so that drifts in the machine's load or
+// clock affect them all alike.
+func measureAll(layers []flow.Layer[float32], dim, batch int, e Emphasis, opt Options) []float64 {
 	rng := rand.New(rand.NewPCG(opt.Seed, 2))
 	x := tensor.New[float32](batch, dim)
 	for i := range x.Data {
@@ -198,8 +201,9 @@ func measure(l flow.Layer[float32], dim, batch int, e Emphasis, opt Options) (fl
 	for i := range dz.Data {
 		dz.Data[i] = 1e-3
 	}
-	w := l.NewWork()
-	once := func() {
+	works := make([]flow.Work, len(layers))
+	once := func(i int) {
+		l, w := layers[i], works[i]
 		switch e {
 		case Forward:
 			l.Forward(w, x, z, ld)
@@ -210,15 +214,25 @@ func measure(l flow.Layer[float32], dim, batch int, e Emphasis, opt Options) (fl
 			l.Backward(w, dz, dld, dx)
 		}
 	}
-	once() // warm-up: buffers, caches
-	times := make([]float64, opt.Repeats)
-	for i := range times {
-		t0 := time.Now()
-		once()
-		times[i] = time.Since(t0).Seconds()
+	for i, l := range layers {
+		works[i] = l.NewWork()
+		once(i) // warm-up: buffers, caches
+		once(i)
 	}
-	slices.Sort(times)
-	return times[len(times)/2], nil
+	times := make([][]float64, len(layers))
+	for r := 0; r < opt.Repeats; r++ {
+		for i := range layers {
+			t0 := time.Now()
+			once(i)
+			times[i] = append(times[i], time.Since(t0).Seconds())
+		}
+	}
+	med := make([]float64, len(layers))
+	for i, ts := range times {
+		slices.Sort(ts)
+		med[i] = ts[len(ts)/2]
+	}
+	return med
 }
 
 func machine() string {
@@ -250,7 +264,7 @@ func cacheKey(t *Table, cands []Candidate, ref Candidate) string {
 		M        string
 		Procs    int
 		Revision int
-	}{t.Emphasis, t.Dim, t.Batch, cands, ref, t.Machine, runtime.GOMAXPROCS(0), 1})
+	}{t.Emphasis, t.Dim, t.Batch, cands, ref, t.Machine, runtime.GOMAXPROCS(0), 2})
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:8])
 }
