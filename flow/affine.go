@@ -5,136 +5,126 @@ import (
 	"math"
 )
 
-// DefaultScaleBound is the default bound S on the log-scale of the affine
-// layers ("maf", "affine-coupling"): s = S·tanh(raw/S), so every variable
-// is scaled by a factor in (e^−S, e^S) ≈ (0.05, 20) per layer.
+// DefaultMinScale is the default lower bound m of the affine layers' scale
+// ("maf", "affine-coupling"): scale = softplus(raw) + m, z = x·scale + μ.
 //
-// Why bound it at all: an unbounded log-scale lets one bad batch (an outlier
-// row, a large learning-rate step) push raw to tens, where exp overflows
-// float32 (e^89) and the loss becomes Inf/NaN; the inverse multiplies by
-// e^s, so sampling blows up first. Why softly: tanh keeps the gradient
-// non-zero everywhere (a hard clip kills it) and is the identity to first
-// order near 0, so a freshly initialised layer behaves as if unbounded.
-// Why 3: data are standardised, so a single layer rarely needs more than a
-// 20× contraction, and a stack of K layers still reaches e^{3K}; bounding
-// each step keeps float32 activations of a K-layer flow within e^{±3K}.
-// For comparison, nflows parameterises the scale as sigmoid(raw+2)+1e-3
-// (log-scale in (−6.9, 0.001), contraction only) and zuko uses a soft clamp
-// of the log-scale with a bound of about 7; a symmetric bound of 3 allows
-// both expansion and contraction with a tighter worst case.
-const DefaultScaleBound = 3.0
+// Why this parameterisation (the one of nflows' coupling layers and of
+// zuko's MAF before version 1): the scale is positive by construction, can
+// only grow linearly with the conditioner's output (no exponential, so one
+// bad batch cannot overflow float32), and is at least m, so the inverse
+// multiplies by at most 1/m. It is not bounded above, which heavy-tailed
+// data need: on MINIBOONE (maf5, 6 seeds, same build) it scored −18.28 mean
+// test log-likelihood against −18.82 for a log-scale soft-clamped to ±3
+// (s = 3·tanh(raw/3)), with a better validation NLL too (21.76 vs 22.22).
+const DefaultMinScale = 1e-3
 
-// affineFLOPs is the rough per-element cost of the bounded affine map
-// (tanh, exp, subtract, multiply, log-det sum), counted in FLOPs.
+// affineFLOPs is the rough per-element cost of the affine map (softplus,
+// log, multiply-add, log-det sum), counted in FLOPs.
 const affineFLOPs = 8
 
-// affineMap is the bounded elementwise affine transform shared by the MAF
-// and affine-coupling layers. It transforms columns cols[j] of D-wide rows
-// using the conditioner output par, whose column 2j is the shift μ and
-// column 2j+1 the unbounded raw log-scale of cols[j]:
+// affineMap is the elementwise affine transform shared by the MAF and
+// affine-coupling layers. It transforms columns cols[j] of D-wide rows using
+// the conditioner output par, whose column 2j is the shift μ and column
+// 2j+1 the unconstrained raw scale of cols[j]:
 //
-//	s = S·tanh(raw/S),  z = x·e^−s + μ,  log|det| = −Σ_j s_j
-//	x = (z − μ)·e^s     (inverse)
+//	e = softplus(raw) + m,  z = x·e + μ,  log|det| = Σ_j log e_j
+//	x = (z − μ)/e           (inverse)
 //
-// The shift acts after the scaling, in z's units, as in nflows
-// (MaskedAffineAutoregressiveTransform, AffineCouplingTransform) and zuko
-// (MonotonicAffineTransform). The other placement, z = (x − μ)·e^−s (the
-// MAF paper's notation), describes the same family of maps but trains worse:
-// the shift's gradient is scaled by e^−s and entangled with the scale. On
-// MINIBOONE (maf5, 12 seeds, same build) it scored 0.4 nats lower test
-// log-likelihood, with more bad seeds.
-//
-// Columns not in cols are left untouched.
+// The shift acts after the scaling, in z's units, as in nflows and zuko.
+// The other placement, z = (x − μ)·e (the MAF paper's notation), describes
+// the same family of maps but trains worse: the shift's gradient is scaled
+// by e and entangled with the scale (maf5 on MINIBOONE, 12 seeds: 0.4 nats
+// lower test log-likelihood). Columns not in cols are left untouched.
 type affineMap[T Float] struct {
-	dim   int   // D, the row width of x and z
-	cols  []int // transformed columns
-	bound T     // S
+	dim      int   // D, the row width of x and z
+	cols     []int // transformed columns
+	minScale T     // m
 }
 
-// checkScaleBound validates and defaults LayerSpec.ScaleBound.
-func checkScaleBound(typ string, s float64) (float64, error) {
-	if s == 0 {
-		return DefaultScaleBound, nil
+// checkMinScale validates and defaults LayerSpec.MinScale.
+func checkMinScale(typ string, m float64) (float64, error) {
+	if m == 0 {
+		return DefaultMinScale, nil
 	}
-	if !(s > 0) || math.IsInf(s, 0) {
-		return 0, fmt.Errorf("%s: scale_bound must be positive and finite, got %g", typ, s)
+	if !(m > 0 && m < 1) {
+		return 0, fmt.Errorf("%s: min_scale must be in (0, 1), got %g", typ, m)
 	}
-	return s, nil
+	return m, nil
 }
 
-// forward writes z[:, cols] = x·e^−s + μ and
-// ld = −Σ s per row, and keeps s and e = e^−s (B×len(cols)) for backward.
-func (a *affineMap[T]) forward(x, par, z *Mat[T], ld, s, e []T) {
-	d, n, S := a.dim, len(a.cols), a.bound
-	invS := 1 / float64(S)
+// softplus is log(1 + e^v), computed without overflow.
+func softplus(v float64) float64 {
+	if v > 0 {
+		return v + math.Log1p(math.Exp(-v))
+	}
+	return math.Log1p(math.Exp(v))
+}
+
+// forward writes z[:, cols] = x·e + μ and ld = Σ log e per row, and keeps
+// e (B×len(cols)) for backward.
+func (a *affineMap[T]) forward(x, par, z *Mat[T], ld, e []T) {
+	d, n, m := a.dim, len(a.cols), float64(a.minScale)
 	for r := 0; r < x.Rows; r++ {
 		xr := x.Data[r*d : (r+1)*d]
 		zr := z.Data[r*d : (r+1)*d]
 		pr := par.Data[r*2*n : (r+1)*2*n]
-		sr := s[r*n : (r+1)*n]
 		er := e[r*n : (r+1)*n]
-		var sum T
+		sum := 0.0
 		for j, c := range a.cols {
-			mu, raw := pr[2*j], pr[2*j+1]
-			sv := S * T(math.Tanh(float64(raw)*invS))
-			ev := T(math.Exp(-float64(sv)))
-			zr[c] = xr[c]*ev + mu
-			sr[j], er[j] = sv, ev
-			sum += sv
+			ev := softplus(float64(pr[2*j+1])) + m
+			zr[c] = xr[c]*T(ev) + pr[2*j]
+			er[j] = T(ev)
+			sum += math.Log(ev)
 		}
-		ld[r] = -sum
+		ld[r] = T(sum)
 	}
 }
 
-// inverse writes x[:, cols[lo:hi]] = (z − μ)·e^s.
-// When ld is not nil it writes −Σ s over cols[lo:hi] per row.
+// inverse writes x[:, cols[lo:hi]] = (z − μ)/e. When ld is not nil it writes
+// Σ log e over cols[lo:hi] per row.
 func (a *affineMap[T]) inverse(z, par, x *Mat[T], ld []T, lo, hi int) {
-	d, n, S := a.dim, len(a.cols), a.bound
-	invS := 1 / float64(S)
+	d, n, m := a.dim, len(a.cols), float64(a.minScale)
 	for r := 0; r < z.Rows; r++ {
 		xr := x.Data[r*d : (r+1)*d]
 		zr := z.Data[r*d : (r+1)*d]
 		pr := par.Data[r*2*n : (r+1)*2*n]
-		var sum T
+		sum := 0.0
 		for j := lo; j < hi; j++ {
 			c := a.cols[j]
-			mu, raw := pr[2*j], pr[2*j+1]
-			sv := S * T(math.Tanh(float64(raw)*invS))
-			xr[c] = (zr[c] - mu) * T(math.Exp(float64(sv)))
-			sum += sv
+			ev := softplus(float64(pr[2*j+1])) + m
+			xr[c] = (zr[c] - pr[2*j]) / T(ev)
+			sum += math.Log(ev)
 		}
 		if ld != nil {
-			ld[r] = -sum
+			ld[r] = T(sum)
 		}
 	}
 }
 
-// logDet writes −Σ_j s_j per row from the conditioner output alone.
+// logDet writes Σ_j log e_j per row from the conditioner output alone.
 func (a *affineMap[T]) logDet(par *Mat[T], ld []T) {
-	n, S := len(a.cols), a.bound
-	invS := 1 / float64(S)
+	n, m := len(a.cols), float64(a.minScale)
 	for r := range ld {
 		pr := par.Data[r*2*n : (r+1)*2*n]
-		var sum T
+		sum := 0.0
 		for j := 0; j < n; j++ {
-			sum += S * T(math.Tanh(float64(pr[2*j+1])*invS))
+			sum += math.Log(softplus(float64(pr[2*j+1])) + m)
 		}
-		ld[r] = -sum
+		ld[r] = T(sum)
 	}
 }
 
-// backward takes dL/dz and dL/dld for the forward of x that produced s and
-// e, and overwrites dpar (B×2·len(cols)) with dL/d(conditioner output).
-// When dx is not nil it overwrites dx[:, cols] with the direct term
-// ∂L/∂x = dz·e^−s (the caller adds the conditioner's contribution). dld may
-// be nil (zero).
-func (a *affineMap[T]) backward(dz *Mat[T], dld []T, x *Mat[T], s, e []T, dpar, dx *Mat[T]) {
+// backward takes dL/dz and dL/dld for the forward of x with conditioner
+// output par that produced e, and overwrites dpar (B×2·len(cols)) with
+// dL/d(conditioner output). When dx is not nil it overwrites dx[:, cols]
+// with the direct term ∂L/∂x = dz·e (the caller adds the conditioner's
+// contribution). dld may be nil (zero).
+func (a *affineMap[T]) backward(dz *Mat[T], dld []T, x, par *Mat[T], e []T, dpar, dx *Mat[T]) {
 	d, n := a.dim, len(a.cols)
-	invS := 1 / a.bound
 	for r := 0; r < dz.Rows; r++ {
 		dzr := dz.Data[r*d : (r+1)*d]
 		xr := x.Data[r*d : (r+1)*d]
-		sr := s[r*n : (r+1)*n]
+		pr := par.Data[r*2*n : (r+1)*2*n]
 		er := e[r*n : (r+1)*n]
 		gr := dpar.Data[r*2*n : (r+1)*2*n]
 		var g T
@@ -142,10 +132,10 @@ func (a *affineMap[T]) backward(dz *Mat[T], dld []T, x *Mat[T], s, e []T, dpar, 
 			g = dld[r]
 		}
 		for j, c := range a.cols {
-			t := sr[j] * invS
 			gz := dzr[c]
-			gr[2*j] = gz                                  // ∂z/∂μ = 1
-			gr[2*j+1] = -(gz*xr[c]*er[j] + g) * (1 - t*t) // ∂z/∂s = −x·e^−s, ∂ld/∂s = −1, ∂s/∂raw = 1 − tanh²
+			sig := T(1 / (1 + math.Exp(-float64(pr[2*j+1])))) // ∂e/∂raw = sigmoid(raw)
+			gr[2*j] = gz                                      // ∂z/∂μ = 1
+			gr[2*j+1] = (gz*xr[c] + g/er[j]) * sig            // ∂z/∂e = x, ∂ld/∂e = 1/e
 		}
 		if dx != nil {
 			dxr := dx.Data[r*d : (r+1)*d]

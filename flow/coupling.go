@@ -12,18 +12,18 @@ func init() {
 // AffineCoupling is a RealNVP affine coupling layer (Dinh et al. 2017),
 // spec type "affine-coupling". The columns are split by index parity into a
 // transformed half A and an identity half B; an MLP conditioner maps x_B to
-// a shift μ_j and a raw log-scale for each transformed column a_j (output
-// columns 2j and 2j+1), the log-scale is bounded softly, s = S·tanh(raw/S)
-// (see DefaultScaleBound), and
+// a shift μ_j and a raw scale for each transformed column a_j (output
+// columns 2j and 2j+1), the scale is e = softplus(raw) + m (see
+// DefaultMinScale), and
 //
-//	z_A = x_A·e^−s(x_B) + μ(x_B),  z_B = x_B,  log|det ∂z/∂x| = −Σ_j s_j.
+//	z_A = x_A·e(x_B) + μ(x_B),  z_B = x_B,  log|det ∂z/∂x| = Σ_j log e_j.
 //
 // Both directions are one conditioner pass. Needs D ≥ 2.
 //
 // Spec fields: Mask ("even", the default: transform the even-index columns
 // conditioned on the odd-index ones; or "odd": the reverse), Hidden
-// (default [256, 256]), Activation (default relu), ScaleBound (default
-// DefaultScaleBound).
+// (default [256, 256]), Activation (default relu), MinScale (default
+// DefaultMinScale).
 type AffineCoupling[T Float] struct {
 	dim    int
 	tr, id []int // transformed and identity (conditioning) columns
@@ -43,7 +43,7 @@ func NewAffineCoupling[T Float](dim int, spec LayerSpec, rng *rand.Rand) (*Affin
 	if err != nil {
 		return nil, err
 	}
-	bound, err := checkScaleBound("affine-coupling", spec.ScaleBound)
+	minScale, err := checkMinScale("affine-coupling", spec.MinScale)
 	if err != nil {
 		return nil, err
 	}
@@ -67,8 +67,8 @@ func NewAffineCoupling[T Float](dim int, spec LayerSpec, rng *rand.Rand) (*Affin
 	}
 	sizes := append(append([]int{len(l.id)}, hidden...), 2*len(l.tr))
 	l.mlp = NewMLP[T]("mlp.", sizes, act, nil, rng)
-	l.aff = affineMap[T]{dim: dim, cols: l.tr, bound: T(bound)}
-	l.spec = LayerSpec{Type: "affine-coupling", Hidden: hidden, Activation: string(act), Mask: mask, ScaleBound: bound}
+	l.aff = affineMap[T]{dim: dim, cols: l.tr, minScale: T(minScale)}
+	l.spec = LayerSpec{Type: "affine-coupling", Hidden: hidden, Activation: string(act), Mask: mask, MinScale: minScale}
 	return l, nil
 }
 
@@ -94,7 +94,7 @@ func (l *AffineCoupling[T]) Spec() LayerSpec {
 func (l *AffineCoupling[T]) Params() []*Param[T] { return l.mlp.Params() }
 
 // Conditioner returns the conditioner network (input: the identity columns
-// in increasing order; output column 2j is μ, 2j+1 the raw log-scale of the
+// in increasing order; output column 2j is μ, 2j+1 the raw scale of the
 // j-th transformed column).
 func (l *AffineCoupling[T]) Conditioner() *MLP[T] { return l.mlp }
 
@@ -110,7 +110,7 @@ type couplingWork[T Float] struct {
 	xb       *Mat[T] // gathered identity half: the conditioner's input
 	x, z     *Mat[T]
 	par      *Mat[T] // conditioner output of the last Forward (owned by mlp)
-	s, e     []T
+	e        []T
 	dpar, dx *Mat[T]
 }
 
@@ -151,25 +151,25 @@ func affineCopyCols[T Float](dst, src *Mat[T], cols []int) {
 }
 
 // Forward transforms the A half given the B half, copies B through and
-// writes ld = −Σ s.
+// writes ld = Σ log e.
 func (l *AffineCoupling[T]) Forward(w Work, x, z *Mat[T], ld []T) {
 	wk := w.(*couplingWork[T])
 	n := x.Rows * len(l.tr)
-	wk.s, wk.e = grow(wk.s, n), grow(wk.e, n)
+	wk.e = grow(wk.e, n)
 	wk.x, wk.z = x, z
 	wk.par = l.conditioner(wk, x)
-	l.aff.forward(x, wk.par, z, ld, wk.s, wk.e)
+	l.aff.forward(x, wk.par, z, ld, wk.e)
 	affineCopyCols(z, x, l.id)
 }
 
-// Backward writes dL/dx: dz·e^−s on the A half, dz plus the conditioner's
+// Backward writes dL/dx: dz·e on the A half, dz plus the conditioner's
 // input gradient on the B half; it adds the conditioner's parameter
 // gradients.
 func (l *AffineCoupling[T]) Backward(w Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 	wk := w.(*couplingWork[T])
 	rows := dz.Rows
 	wk.dpar.Resize(rows, 2*len(l.tr))
-	l.aff.backward(dz, dld, wk.x, wk.s, wk.e, wk.dpar, dx)
+	l.aff.backward(dz, dld, wk.x, wk.par, wk.e, wk.dpar, dx)
 	if dx == nil {
 		l.mlp.Backward(wk.mlp, wk.dpar, nil)
 		return

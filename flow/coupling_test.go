@@ -71,10 +71,10 @@ func TestAffineCouplingNumerics(t *testing.T) {
 	}
 }
 
-func TestAffineCouplingScaleBound(t *testing.T) {
+func TestAffineCouplingMinScale(t *testing.T) {
 	for _, d := range []int{2, 5} {
-		l := affineNew(t, d, flow.LayerSpec{Type: "affine-coupling", Hidden: []int{8}, ScaleBound: 2}, 4)
-		affineBoundCheck(t, l, (d+1)/2)
+		l := affineNew(t, d, flow.LayerSpec{Type: "affine-coupling", Hidden: []int{8}, MinScale: 0.01}, 4)
+		affineBoundCheck(t, l, (d+1)/2, true)
 	}
 }
 
@@ -83,7 +83,7 @@ func TestAffineCouplingSpec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := flow.LayerSpec{Type: "affine-coupling", Hidden: []int{256, 256}, Activation: "relu", Mask: "even", ScaleBound: flow.DefaultScaleBound}
+	want := flow.LayerSpec{Type: "affine-coupling", Hidden: []int{256, 256}, Activation: "relu", Mask: "even", MinScale: flow.DefaultMinScale}
 	if got := l.Spec(); !reflect.DeepEqual(got, want) {
 		t.Errorf("Spec() = %+v, want %+v", got, want)
 	}
@@ -108,7 +108,7 @@ func TestAffineCouplingSpec(t *testing.T) {
 		t.Errorf("Cost() = %+v (params stored: %d)", c, total)
 	}
 	// A saved spec rebuilds the identical layer.
-	orig := affineNew(t, 4, flow.LayerSpec{Type: "affine-coupling", Mask: "odd", Hidden: []int{7}, Activation: "tanh", ScaleBound: 5}, 2)
+	orig := affineNew(t, 4, flow.LayerSpec{Type: "affine-coupling", Mask: "odd", Hidden: []int{7}, Activation: "tanh", MinScale: 0.05}, 2)
 	re, err := flow.NewLayer[float64](4, orig.Spec(), nil)
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +135,7 @@ func TestAffineCouplingSpec(t *testing.T) {
 		{3, flow.LayerSpec{Type: "affine-coupling", Mask: "checkerboard"}, "mask"},
 		{3, flow.LayerSpec{Type: "affine-coupling", Hidden: []int{-4}}, "hidden"},
 		{3, flow.LayerSpec{Type: "affine-coupling", Activation: "sigmoid"}, "activation"},
-		{3, flow.LayerSpec{Type: "affine-coupling", ScaleBound: -2}, "scale_bound"},
+		{3, flow.LayerSpec{Type: "affine-coupling", MinScale: -2}, "min_scale"},
 		{3, flow.LayerSpec{Type: "affine-coupling", Order: "reversed"}, "order"},
 		{3, flow.LayerSpec{Type: "affine-coupling", TailBound: 3}, "tail_bound"},
 	})

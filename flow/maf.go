@@ -9,11 +9,11 @@ func init() { Register("maf", newMAFFromSpec[float32], newMAFFromSpec[float64]) 
 
 // MAF is a masked affine autoregressive layer (Papamakarios et al. 2017),
 // spec type "maf". A MADE network (an MLP with MADEMasks, two outputs per
-// variable) computes, for variable i, a shift μ_i and a raw log-scale from
-// the variables before i in the order; the log-scale is bounded softly,
-// s_i = S·tanh(raw_i/S) (see DefaultScaleBound for why), and
+// variable) computes, for variable i, a shift μ_i and a raw scale from the
+// variables before i in the order; the scale is e_i = softplus(raw_i) + m
+// (see DefaultMinScale for why), and
 //
-//	z_i = x_i·e^−s_i(x_<i) + μ_i(x_<i),   log|det ∂z/∂x| = −Σ_i s_i.
+//	z_i = x_i·e_i(x_<i) + μ_i(x_<i),   log|det ∂z/∂x| = Σ_i log e_i.
 //
 // The shift is applied after the scaling, in z's units, as in nflows and
 // zuko, rather than before it as in the paper's u_i = (x_i − μ_i)·e^−α_i:
@@ -25,7 +25,7 @@ func init() { Register("maf", newMAFFromSpec[float32], newMAFFromSpec[float64]) 
 // Spec fields: Hidden (default [256, 256]; widths below D−1 leave some
 // dependencies unused), Activation (default relu), Order ("natural",
 // the default: x_i depends on x_0…x_{i−1}; or "reversed": on x_{i+1}…x_{D−1}),
-// ScaleBound (default DefaultScaleBound).
+// MinScale (default DefaultMinScale).
 type MAF[T Float] struct {
 	dim   int
 	order string
@@ -45,7 +45,7 @@ func NewMAF[T Float](dim int, spec LayerSpec, rng *rand.Rand) (*MAF[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	bound, err := checkScaleBound("maf", spec.ScaleBound)
+	minScale, err := checkMinScale("maf", spec.MinScale)
 	if err != nil {
 		return nil, err
 	}
@@ -75,9 +75,9 @@ func NewMAF[T Float](dim int, spec LayerSpec, rng *rand.Rand) (*MAF[T], error) {
 		order: order,
 		perm:  perm,
 		made:  NewMLP[T]("made.", sizes, act, masks, rng),
-		aff:   affineMap[T]{dim: dim, cols: cols, bound: T(bound)},
+		aff:   affineMap[T]{dim: dim, cols: cols, minScale: T(minScale)},
 	}
-	l.spec = LayerSpec{Type: "maf", Hidden: hidden, Activation: string(act), Order: order, ScaleBound: bound}
+	l.spec = LayerSpec{Type: "maf", Hidden: hidden, Activation: string(act), Order: order, MinScale: minScale}
 	return l, nil
 }
 
@@ -103,7 +103,7 @@ func (l *MAF[T]) Spec() LayerSpec {
 func (l *MAF[T]) Params() []*Param[T] { return l.made.Params() }
 
 // MADE returns the conditioner network (its output column 2i is μ_i, 2i+1
-// the raw log-scale of variable i).
+// the raw scale of variable i).
 func (l *MAF[T]) MADE() *MLP[T] { return l.made }
 
 // Cost counts the MADE's unmasked parameters; the forward is one MADE pass,
@@ -119,12 +119,12 @@ func (l *MAF[T]) Cost() Cost {
 }
 
 // mafWork is one application's state: the MADE activations, the input and
-// output of Forward, and the bounded log-scales s and e^−s.
+// output of Forward, and the scales e.
 type mafWork[T Float] struct {
 	mlp  *MLPWork[T]
 	x, z *Mat[T]
 	par  *Mat[T] // MADE output of the last Forward (owned by mlp)
-	s, e []T
+	e    []T
 	dpar *Mat[T]
 
 	// Inverse's own state: the incremental MADE (nil when the masks do not
@@ -139,14 +139,14 @@ func (l *MAF[T]) NewWork() Work {
 	return &mafWork[T]{mlp: l.made.NewWork(), dpar: &Mat[T]{}}
 }
 
-// Forward computes z = x·e^−s(x) + μ(x) and ld = −Σ s per row.
+// Forward computes z = x·e(x) + μ(x) and ld = Σ log e per row.
 func (l *MAF[T]) Forward(w Work, x, z *Mat[T], ld []T) {
 	wk := w.(*mafWork[T])
 	n := x.Rows * l.dim
-	wk.s, wk.e = grow(wk.s, n), grow(wk.e, n)
+	wk.e = grow(wk.e, n)
 	wk.x, wk.z = x, z
 	wk.par = l.made.Forward(wk.mlp, x)
-	l.aff.forward(x, wk.par, z, ld, wk.s, wk.e)
+	l.aff.forward(x, wk.par, z, ld, wk.e)
 }
 
 // Backward writes dL/dx (direct term plus the MADE's) and adds the MADE's
@@ -156,7 +156,7 @@ func (l *MAF[T]) Backward(w Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 	rows := dz.Rows
 	wk.dpar.Resize(rows, 2*l.dim)
 	// MLP.Backward overwrites dx, so the direct term goes in afterwards.
-	l.aff.backward(dz, dld, wk.x, wk.s, wk.e, wk.dpar, nil)
+	l.aff.backward(dz, dld, wk.x, wk.par, wk.e, wk.dpar, nil)
 	l.made.Backward(wk.mlp, wk.dpar, dx)
 	if dx != nil {
 		n := rows * l.dim
@@ -215,7 +215,7 @@ func (l *MAF[T]) inverseFull(wk *mafWork[T], z, x *Mat[T], ld []T) {
 		l.aff.inverse(z, par, x, nil, v, v+1)
 	}
 	if ld != nil {
-		// The last pass saw every variable a log-scale depends on.
+		// The last pass saw every variable a scale depends on.
 		l.aff.logDet(par, ld[:z.Rows])
 	}
 }

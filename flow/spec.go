@@ -32,8 +32,8 @@ type LayerSpec struct {
 	Bins      int     `json:"bins,omitempty"`       // K
 	TailBound float64 `json:"tail_bound,omitempty"` // B: identity tails outside [-B, B]
 
-	// Affine layers: bound on |log scale| (soft, via tanh).
-	ScaleBound float64 `json:"scale_bound,omitempty"`
+	// Affine layers: the scale is softplus(raw) + MinScale.
+	MinScale float64 `json:"min_scale,omitempty"`
 
 	// Permutations: the stored permutation (random permutations keep it so a
 	// saved model is rebuilt exactly) and the seed it was drawn from.
