@@ -3,6 +3,9 @@ package flow
 import (
 	"fmt"
 	"math"
+	"unsafe"
+
+	"github.com/autonf/autonf/tensor"
 )
 
 // DefaultMinScale is the default lower bound m of the affine layers' scale
@@ -52,6 +55,34 @@ func checkMinScale(typ string, m float64) (float64, error) {
 	return m, nil
 }
 
+// scale returns e = softplus(raw) + m and log e: in float32 with autonf's
+// float32 exp/log (the training path), in float64 with package math.
+func (a *affineMap[T]) scale(raw T) (e, logE T) {
+	var zero T
+	if unsafe.Sizeof(zero) == 4 {
+		r := float32(raw)
+		var sp float32
+		if r > 0 {
+			sp = r + tensor.Log1p32(tensor.Exp32(-r))
+		} else {
+			sp = tensor.Log1p32(tensor.Exp32(r))
+		}
+		ev := sp + float32(a.minScale)
+		return T(ev), T(tensor.Log32(ev))
+	}
+	ev := softplus(float64(raw)) + float64(a.minScale)
+	return T(ev), T(math.Log(ev))
+}
+
+// sigmoid is 1/(1 + e^−v), the derivative of softplus.
+func sigmoid[T Float](v T) T {
+	var zero T
+	if unsafe.Sizeof(zero) == 4 {
+		return T(1 / (1 + tensor.Exp32(-float32(v))))
+	}
+	return T(1 / (1 + math.Exp(-float64(v))))
+}
+
 // softplus is log(1 + e^v), computed without overflow.
 func softplus(v float64) float64 {
 	if v > 0 {
@@ -63,54 +94,55 @@ func softplus(v float64) float64 {
 // forward writes z[:, cols] = x·e + μ and ld = Σ log e per row, and keeps
 // e (B×len(cols)) for backward.
 func (a *affineMap[T]) forward(x, par, z *Mat[T], ld, e []T) {
-	d, n, m := a.dim, len(a.cols), float64(a.minScale)
+	d, n := a.dim, len(a.cols)
 	for r := 0; r < x.Rows; r++ {
 		xr := x.Data[r*d : (r+1)*d]
 		zr := z.Data[r*d : (r+1)*d]
 		pr := par.Data[r*2*n : (r+1)*2*n]
 		er := e[r*n : (r+1)*n]
-		sum := 0.0
+		var sum T
 		for j, c := range a.cols {
-			ev := softplus(float64(pr[2*j+1])) + m
-			zr[c] = xr[c]*T(ev) + pr[2*j]
-			er[j] = T(ev)
-			sum += math.Log(ev)
+			ev, lg := a.scale(pr[2*j+1])
+			zr[c] = xr[c]*ev + pr[2*j]
+			er[j] = ev
+			sum += lg
 		}
-		ld[r] = T(sum)
+		ld[r] = sum
 	}
 }
 
 // inverse writes x[:, cols[lo:hi]] = (z − μ)/e. When ld is not nil it writes
 // Σ log e over cols[lo:hi] per row.
 func (a *affineMap[T]) inverse(z, par, x *Mat[T], ld []T, lo, hi int) {
-	d, n, m := a.dim, len(a.cols), float64(a.minScale)
+	d, n := a.dim, len(a.cols)
 	for r := 0; r < z.Rows; r++ {
 		xr := x.Data[r*d : (r+1)*d]
 		zr := z.Data[r*d : (r+1)*d]
 		pr := par.Data[r*2*n : (r+1)*2*n]
-		sum := 0.0
+		var sum T
 		for j := lo; j < hi; j++ {
 			c := a.cols[j]
-			ev := softplus(float64(pr[2*j+1])) + m
-			xr[c] = (zr[c] - pr[2*j]) / T(ev)
-			sum += math.Log(ev)
+			ev, lg := a.scale(pr[2*j+1])
+			xr[c] = (zr[c] - pr[2*j]) / ev
+			sum += lg
 		}
 		if ld != nil {
-			ld[r] = T(sum)
+			ld[r] = sum
 		}
 	}
 }
 
 // logDet writes Σ_j log e_j per row from the conditioner output alone.
 func (a *affineMap[T]) logDet(par *Mat[T], ld []T) {
-	n, m := len(a.cols), float64(a.minScale)
+	n := len(a.cols)
 	for r := range ld {
 		pr := par.Data[r*2*n : (r+1)*2*n]
-		sum := 0.0
+		var sum T
 		for j := 0; j < n; j++ {
-			sum += math.Log(softplus(float64(pr[2*j+1])) + m)
+			_, lg := a.scale(pr[2*j+1])
+			sum += lg
 		}
-		ld[r] = T(sum)
+		ld[r] = sum
 	}
 }
 
@@ -133,9 +165,9 @@ func (a *affineMap[T]) backward(dz *Mat[T], dld []T, x, par *Mat[T], e []T, dpar
 		}
 		for j, c := range a.cols {
 			gz := dzr[c]
-			sig := T(1 / (1 + math.Exp(-float64(pr[2*j+1])))) // ∂e/∂raw = sigmoid(raw)
-			gr[2*j] = gz                                      // ∂z/∂μ = 1
-			gr[2*j+1] = (gz*xr[c] + g/er[j]) * sig            // ∂z/∂e = x, ∂ld/∂e = 1/e
+			sig := sigmoid(pr[2*j+1])              // ∂e/∂raw = sigmoid(raw)
+			gr[2*j] = gz                           // ∂z/∂μ = 1
+			gr[2*j+1] = (gz*xr[c] + g/er[j]) * sig // ∂z/∂e = x, ∂ld/∂e = 1/e
 		}
 		if dx != nil {
 			dxr := dx.Data[r*d : (r+1)*d]
