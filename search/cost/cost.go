@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"time"
@@ -264,9 +265,27 @@ func cacheKey(t *Table, cands []Candidate, ref Candidate) string {
 		M        string
 		Procs    int
 		Revision int
-	}{t.Emphasis, t.Dim, t.Batch, cands, ref, t.Machine, runtime.GOMAXPROCS(0), 2})
+		Build    string
+	}{t.Emphasis, t.Dim, t.Batch, cands, ref, t.Machine, runtime.GOMAXPROCS(0), 2, buildRevision()})
 	h := sha256.Sum256(b)
 	return hex.EncodeToString(h[:8])
+}
+
+// buildRevision identifies the binary's source (the VCS revision Go embeds
+// in builds from a checkout), so that a change to a layer's code
+// invalidates timings measured with the old one.
+func buildRevision() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	rev := ""
+	for _, kv := range bi.Settings {
+		if kv.Key == "vcs.revision" || kv.Key == "vcs.modified" {
+			rev += kv.Value
+		}
+	}
+	return rev
 }
 
 func cacheDir(dir string) string {

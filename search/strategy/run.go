@@ -37,9 +37,12 @@ type Options struct {
 	// steps (default 500); after MinSteps (default Steps/5), every
 	// CheckEvery steps (default 25) the phase ends when every slot of the
 	// block is saturated (max weight ≥ Saturation, default 0.99) or the
-	// argmax has not changed for Stable checks in a row (default 4).
+	// argmax has not changed for Stable checks in a row (default 4) while
+	// every slot's max weight is at least Confident (default 0.5): a stable
+	// argmax of still nearly uniform weights (a noisy estimator) is no
+	// decision.
 	Steps, MinSteps, CheckEvery, Stable int
-	Saturation                          float64
+	Saturation, Confident               float64
 	MaxRounds                           int // block strategy: rounds after the first (default 3)
 
 	// OnStep, when set, is called after every step.
@@ -88,6 +91,9 @@ func (o *Options) defaults(layers int) {
 	}
 	if o.Saturation <= 0 {
 		o.Saturation = 0.99
+	}
+	if o.Confident <= 0 {
+		o.Confident = 0.5
 	}
 	if o.MaxRounds <= 0 {
 		o.MaxRounds = 3
@@ -415,8 +421,8 @@ func Run(ctx context.Context, s *Space, trainX, valX *tensor.Mat[float32], opt O
 					stableChecks = 0
 				}
 				last = cur
-				if stableChecks >= opt.Stable {
-					ph.StopReason = fmt.Sprintf("argmax unchanged for %d checks (%d steps)", opt.Stable, opt.Stable*opt.CheckEvery)
+				if stableChecks >= opt.Stable && saturated(rec.Weights, opt.Confident) {
+					ph.StopReason = fmt.Sprintf("argmax unchanged for %d checks (%d steps), every slot's max weight ≥ %.2f", opt.Stable, opt.Stable*opt.CheckEvery, opt.Confident)
 					break
 				}
 			}
