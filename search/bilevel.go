@@ -20,7 +20,11 @@ type Config struct {
 	Estimator Estimator // Exact (default) or Sampled (Upper only)
 	Seed      uint64    // seed of the sample estimator's generator (0: keep)
 	ClipNorm  float64   // clip the θ gradient to this global L2 norm (0: off)
-	NoHistory bool      // do not record History
+	// Unpaired turns off the sample estimator's paired baseline: by
+	// default each α step evaluates the validation batch twice, with
+	// independent paths, and uses each row's twin as its baseline.
+	Unpaired  bool
+	NoHistory bool // do not record History
 }
 
 // Record is one Searcher step, for plots.
@@ -44,6 +48,7 @@ type Searcher[T flow.Float] struct {
 	History  []Record
 	params   []*flow.Param[T]
 	steps    int
+	twin     *tensor.Mat[T] // the α batch twice (paired baseline)
 }
 
 // NewSearcher wraps net with the optimisers of cfg (zero learning rates get
@@ -85,6 +90,7 @@ func NewSearcher[T flow.Float](net *Supernet[T], cfg Config) (*Searcher[T], erro
 		ThetaOpt: train.NewAdam(params),
 		AlphaOpt: train.NewAdam([]*flow.Param[float64]{net.AlphaParam()}),
 		params:   params,
+		twin:     &tensor.Mat[T]{},
 	}, nil
 }
 
@@ -98,7 +104,17 @@ func (s *Searcher[T]) AlphaStep(val *tensor.Mat[T]) (Losses, float64, error) {
 	var err error
 	if s.Cfg.Estimator == Sampled {
 		l.Original = math.NaN()
-		l.Upper, err = n.SampleLoss(val, false, true)
+		if s.Cfg.Unpaired {
+			l.Upper, err = n.SampleLoss(val, false, true)
+		} else {
+			d := val.Rows * val.Cols
+			s.twin.Resize(2*val.Rows, val.Cols)
+			copy(s.twin.Data[:d], val.Data[:d])
+			copy(s.twin.Data[d:], val.Data[:d])
+			n.PairedBaseline = true
+			l.Upper, err = n.SampleLoss(s.twin, false, true)
+			n.PairedBaseline = false
+		}
 	} else {
 		l, err = n.Evaluate(val, s.Cfg.Kind, false, true)
 	}

@@ -133,6 +133,12 @@ func scatterRows[T flow.Float](dst, src *tensor.Mat[T], rows []int) {
 // is typically much larger than its spread across paths) from the variance
 // (leave-one-out baseline). Single-row batches use no baseline.
 //
+// When PairedBaseline is set and x holds every row twice (rows r and
+// r + B/2 equal, as the Searcher arranges for its α steps), each row's
+// baseline is instead the loss of its twin, whose path was drawn
+// independently: still unbiased, and it also removes the spread of the NLL
+// across rows, which dominates on heavy-tailed data.
+//
 // A non-finite log-density gives a *NonFiniteError and no gradient.
 func (s *Supernet[T]) SampleLoss(x *tensor.Mat[T], thetaGrad, alphaGrad bool) (float64, error) {
 	if err := s.checkInput(x); err != nil {
@@ -198,10 +204,14 @@ func (s *Supernet[T]) SampleLoss(x *tensor.Mat[T], thetaGrad, alphaGrad bool) (f
 		// ℓ_r − b₋ᵣ with b₋ᵣ = (Σℓ − ℓ_r)/(B−1).
 		tot := -sum
 		sm.coef = grow(sm.coef, B)
+		paired := s.PairedBaseline && B >= 2 && B%2 == 0
 		for r := 0; r < B; r++ {
 			l := -sm.lp[r]
 			b := 0.0
-			if B > 1 {
+			switch {
+			case paired:
+				b = -sm.lp[(r+B/2)%B]
+			case B > 1:
 				b = (tot - l) / float64(B-1)
 			}
 			sm.coef[r] = (l - b) / float64(B)

@@ -165,6 +165,10 @@ type Supernet[T flow.Float] struct {
 	// views of the flat AlphaParam.
 	Alpha, AlphaGrad [][]float64
 
+	// PairedBaseline makes SampleLoss use each row's twin as its baseline
+	// (the batch must hold every row twice; see SampleLoss).
+	PairedBaseline bool
+
 	alphaParam *flow.Param[float64]
 	pre, suf   flow.Layer[T] // chains of Prefix / Suffix, nil when empty
 	logw       [][]float64   // log-softmax of Alpha (refreshed by each loss)

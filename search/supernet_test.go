@@ -2,6 +2,7 @@ package search
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -474,8 +475,12 @@ func snapshot(ps []*flow.Param[float64]) []float64 {
 // θ gradients approach the exact L^U gradients (within 5 standard errors,
 // and within 15% in norm).
 func TestSampleEstimatorUnbiased(t *testing.T) {
-	for _, sp := range []space{spaces[0], spaces[4]} {
-		t.Run(sp.name, func(t *testing.T) {
+	for _, c := range []struct {
+		sp     space
+		paired bool
+	}{{spaces[0], false}, {spaces[4], false}, {spaces[0], true}, {spaces[4], true}} {
+		sp := c.sp
+		t.Run(fmt.Sprintf("%s/paired=%v", sp.name, c.paired), func(t *testing.T) {
 			net := buildNet[float64](t, sp, 6)
 			rng := rand.New(rand.NewPCG(2, 3))
 			randomAlpha(net, rng, 0.7)
@@ -488,6 +493,14 @@ func TestSampleEstimatorUnbiased(t *testing.T) {
 			}
 			exact := append(slices.Clone(net.AlphaParam().Grad), snapshot(ps)...)
 			na := len(net.AlphaParam().Grad)
+			xs := x
+			if c.paired { // every row twice: each row's twin is its baseline
+				xs = tensor.New[float64](2*x.Rows, x.Cols)
+				copy(xs.Data, x.Data)
+				copy(xs.Data[len(x.Data):], x.Data)
+				net.PairedBaseline = true
+				defer func() { net.PairedBaseline = false }()
+			}
 			const seeds = 6000
 			sum := make([]float64, len(exact))
 			sum2 := make([]float64, len(exact))
@@ -495,7 +508,7 @@ func TestSampleEstimatorUnbiased(t *testing.T) {
 			for s := uint64(0); s < seeds; s++ {
 				net.Seed(s + 1)
 				net.ZeroGrad()
-				l, err := net.SampleLoss(x, true, true)
+				l, err := net.SampleLoss(xs, true, true)
 				if err != nil {
 					t.Fatal(err)
 				}
