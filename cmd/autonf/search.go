@@ -104,16 +104,9 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	if f.jsonOut {
 		log = stderr
 	}
-	dcfg, err := f.config(f.seed)
+	prep, err := f.prepare(f.seed, stderr)
 	if err != nil {
 		return err
-	}
-	prep, err := model.PrepareData(dcfg)
-	if err != nil {
-		return err
-	}
-	for _, w := range prep.Warnings {
-		fmt.Fprintln(stderr, "warning:", w)
 	}
 	space, err := strategy.NewSpace(prep.Train.Cols, f.layers, splitList(f.candidates), hidden, f.bins)
 	if err != nil {

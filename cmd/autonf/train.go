@@ -73,6 +73,23 @@ func (d *dataFlags) config(seed uint64) (model.DataConfig, error) {
 	return cfg, nil
 }
 
+// prepare loads and preprocesses the data as the flags say, printing the
+// warnings (dropped constant columns, dequantisation) to stderr.
+func (d *dataFlags) prepare(seed uint64, stderr io.Writer) (*model.Prepared, error) {
+	cfg, err := d.config(seed)
+	if err != nil {
+		return nil, err
+	}
+	prep, err := model.PrepareData(cfg)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range prep.Warnings {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
+	return prep, nil
+}
+
 // resolveSpec turns --arch (a preset name or a JSON spec file) into a spec
 // for dim columns.
 func resolveSpec(arch string, dim int) (*flow.Spec, error) {
@@ -128,16 +145,9 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if f.epochs < 1 || f.batch < 1 || f.lr <= 0 || f.patience < 0 || f.clip < 0 {
 		return fmt.Errorf("--epochs and --batch must be ≥ 1, --lr > 0, --patience and --clip ≥ 0")
 	}
-	dcfg, err := f.config(f.seed)
+	prep, err := f.prepare(f.seed, stderr)
 	if err != nil {
 		return err
-	}
-	prep, err := model.PrepareData(dcfg)
-	if err != nil {
-		return err
-	}
-	for _, w := range prep.Warnings {
-		fmt.Fprintln(stderr, "warning:", w)
 	}
 	spec, err := resolveSpec(f.arch, prep.Train.Cols)
 	if err != nil {
