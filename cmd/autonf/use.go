@@ -121,8 +121,8 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	if err := required(fs, "model", "out"); err != nil {
 		return err
 	}
-	if *n < 1 {
-		return fmt.Errorf("-n %d: the number of samples must be at least 1", *n)
+	if *n < 1 || *n > maxSamples {
+		return fmt.Errorf("-n %d: the number of samples must be between 1 and %d", *n, maxSamples)
 	}
 	if err := checkOutExt(*out); err != nil {
 		return err
@@ -138,6 +138,10 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "wrote %d samples × %d columns to %s\n", t.Rows, t.Cols, *out)
 	return nil
 }
+
+// maxSamples bounds -n so that a typo cannot exhaust memory (samples are
+// held in memory before they are written).
+const maxSamples = 50_000_000
 
 func checkOutExt(path string) error {
 	if !strings.HasSuffix(path, ".csv") && !strings.HasSuffix(path, ".npy") {
