@@ -175,7 +175,7 @@ func (f *Flow[T]) SetTraining(training bool) {
 func (f *Flow[T]) InitFromData(x *Mat[T]) {
 	cur := x
 	ld := make([]T, x.Rows)
-	for i, l := range f.Layers {
+	for _, l := range f.Layers {
 		if di, ok := l.(DataInitializer[T]); ok {
 			di.InitFromData(cur)
 		}
@@ -183,7 +183,6 @@ func (f *Flow[T]) InitFromData(x *Mat[T]) {
 		out.Resize(cur.Rows, f.Dim)
 		l.Forward(l.NewWork(), cur, out, ld)
 		cur = out
-		_ = i
 	}
 }
 
@@ -296,8 +295,8 @@ func (f *Flow[T]) LogProb(x *Mat[T], out []T) error {
 	if x.Cols != f.Dim {
 		return fmt.Errorf("flow: data has %d columns, the flow expects %d", x.Cols, f.Dim)
 	}
-	if w := f.shards(min(x.Rows, chunkRows)); w > 1 {
-		return f.parallelLogProb(x, out, w)
+	if f.shards(min(x.Rows, chunkRows)) > 1 {
+		return f.parallelLogProb(x, out)
 	}
 	return f.logProb(x, out)
 }
@@ -419,8 +418,8 @@ func (f *Flow[T]) SampleAndLogProb(n int, seed uint64) (*Mat[T], []T) {
 // SampleAndLogProbOpt is Sample (logProb false) or SampleAndLogProb.
 func (f *Flow[T]) SampleAndLogProbOpt(n int, seed uint64, logProb bool) (*Mat[T], []T) {
 	z := f.SampleBase(n, rand.New(rand.NewPCG(seed, 0x5a17)))
-	if w := f.shards(min(n, chunkRows)); w > 1 {
-		return f.parallelInverse(z, logProb, w)
+	if f.shards(min(n, chunkRows)) > 1 {
+		return f.parallelInverse(z, logProb)
 	}
 	return f.inverse(z, logProb)
 }

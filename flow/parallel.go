@@ -182,7 +182,7 @@ func (f *Flow[T]) parallelNLLGrad(x *Mat[T], w int) (float64, error) {
 	return sum / float64(n), err
 }
 
-func (f *Flow[T]) parallelLogProb(x *Mat[T], out []T, w0 int) error {
+func (f *Flow[T]) parallelLogProb(x *Mat[T], out []T) error {
 	xv := new(Mat[T])
 	for lo := 0; lo < x.Rows; lo += chunkRows {
 		hi := min(lo+chunkRows, x.Rows)
@@ -212,7 +212,7 @@ func (f *Flow[T]) parallelLogProb(x *Mat[T], out []T, w0 int) error {
 	return nil
 }
 
-func (f *Flow[T]) parallelInverse(z *Mat[T], logProb bool, w0 int) (*Mat[T], []T) {
+func (f *Flow[T]) parallelInverse(z *Mat[T], logProb bool) (*Mat[T], []T) {
 	n, d := z.Rows, f.Dim
 	x := &Mat[T]{}
 	x.Resize(n, d)
