@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/autonf/autonf/model"
 )
 
 // cli runs the command in-process and returns its exit code and output.
@@ -41,7 +43,7 @@ func TestRoundTrip(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("eval: %s", errs)
 	}
-	var ev evalResult
+	var ev model.Eval
 	if err := json.Unmarshal([]byte(lastLine(out)), &ev); err != nil || ev.N != 500 || ev.TwoSE <= 0 {
 		t.Fatalf("eval --json %q: %v", lastLine(out), err)
 	}

@@ -215,7 +215,7 @@ type searchRun struct {
 	lambda         float64
 	res            *strategy.Result
 	spec           *flow.Spec
-	eval           *evalResult
+	eval           *model.Eval
 	valNLL         float64
 	retrainSeconds float64
 	cost           float64
@@ -298,7 +298,7 @@ func (r *runReport) searchOnce(ctx context.Context, opt strategy.Options, dir st
 	return run, nil
 }
 
-func (r *runReport) retrain(ctx context.Context, fl *flow.Flow[float32]) (*model.Model, *train.Result, *evalResult, error) {
+func (r *runReport) retrain(ctx context.Context, fl *flow.Flow[float32]) (*model.Model, *train.Result, *model.Eval, error) {
 	cfg := train.Config{Epochs: r.Flags.retrainEpochs, Batch: r.Flags.batch, LR: 1e-3, Patience: r.Flags.patience, Seed: r.Flags.seed}
 	tr, err := train.Fit(ctx, fl, r.Prep.Train, r.Prep.Val, cfg)
 	if err != nil {
@@ -309,7 +309,7 @@ func (r *runReport) retrain(ctx context.Context, fl *flow.Flow[float32]) (*model
 	if r.Prep.TestTable == nil {
 		return m, tr, nil, nil
 	}
-	ev, err := evaluate(m, r.Prep.TestTable, r.Flags.seed)
+	ev, err := model.Evaluate(m, r.Prep.TestTable, r.Flags.seed)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -334,7 +334,7 @@ type yardRow struct {
 	Kind   string
 	Arch   string
 	ValNLL float64
-	Test   *evalResult
+	Test   *model.Eval
 	Cost   float64
 	Secs   float64
 }
@@ -380,7 +380,7 @@ type refRow struct {
 	Counts map[string]int
 	Cost   float64
 	ValNLL float64
-	Test   *evalResult
+	Test   *model.Eval
 	Secs   float64
 	Err    error
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"os"
 	"os/signal"
@@ -203,7 +202,7 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		"best_val_nll": res.BestValNLL, "train_seconds": res.Elapsed.Seconds(), "stop_reason": res.StopReason,
 		"params": fl.NumParams()}
 	if prep.TestTable != nil {
-		ev, err := evaluate(m, prep.TestTable, f.seed)
+		ev, err := model.Evaluate(m, prep.TestTable, f.seed)
 		if err != nil {
 			return err
 		}
@@ -217,37 +216,4 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 		return printJSON(stdout, summary)
 	}
 	return nil
-}
-
-// evalResult is a mean log-likelihood with two standard errors.
-type evalResult struct {
-	N     int     `json:"n"`
-	Mean  float64 `json:"loglik_mean"`
-	TwoSE float64 `json:"loglik_2se"`
-}
-
-func meanTwoSE(lp []float64) evalResult {
-	n := float64(len(lp))
-	mean := 0.0
-	for _, v := range lp {
-		mean += v
-	}
-	mean /= n
-	ss := 0.0
-	for _, v := range lp {
-		ss += (v - mean) * (v - mean)
-	}
-	se := 0.0
-	if len(lp) > 1 {
-		se = math.Sqrt(ss/(n-1)) / math.Sqrt(n)
-	}
-	return evalResult{N: len(lp), Mean: mean, TwoSE: 2 * se}
-}
-
-func evaluate(m *model.Model, t *data.Table, seed uint64) (evalResult, error) {
-	lp, err := m.LogProb(t, seed)
-	if err != nil {
-		return evalResult{}, err
-	}
-	return meanTwoSE(lp), nil
 }

@@ -62,7 +62,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	ev, err := evaluate(m, t, *seed)
+	ev, err := model.Evaluate(m, t, *seed)
 	if err != nil {
 		return err
 	}
