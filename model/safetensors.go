@@ -116,6 +116,9 @@ func ReadSafetensors(b []byte) (map[string]Tensor, map[string]string, error) {
 			if s < 0 {
 				return nil, nil, fmt.Errorf("safetensors: tensor %q has a negative dimension", name)
 			}
+			if s > 0 && n > len(data)/4/s {
+				return nil, nil, fmt.Errorf("safetensors: tensor %q: shape %v needs more than the %d data bytes of the file", name, e.Shape, len(data))
+			}
 			n *= s
 		}
 		lo, hi := e.DataOffsets[0], e.DataOffsets[1]
