@@ -61,7 +61,7 @@ func editWeights(t *testing.T, dir string, edit func(ts map[string]model.Tensor)
 	})
 }
 
-func std(m map[string]any) map[string]any { return m["standardizer"].(map[string]any) }
+func std(m map[string]any) map[string]any  { return m["standardizer"].(map[string]any) }
 func arch(m map[string]any) map[string]any { return m["arch"].(map[string]any) }
 func layer(m map[string]any, i int) map[string]any {
 	return arch(m)["layers"].([]any)[i].(map[string]any)
