@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -17,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/autonf/autonf/internal/fsio"
 	"github.com/autonf/autonf/model"
 	"github.com/autonf/autonf/search/strategy"
 	"github.com/autonf/autonf/tensor"
@@ -151,14 +151,14 @@ func SaveCheckpoint(dir string, st *strategy.State, fp Fingerprint) error {
 		ts = append(ts, model.Tensor{Name: name, Shape: []int{len(v)}, Data: v})
 	}
 	name := fmt.Sprintf("params-%d.safetensors", time.Now().UnixNano())
-	if err := writeAtomic(filepath.Join(dir, name), func(w io.Writer) error { return model.WriteSafetensors(w, ts, nil) }); err != nil {
+	if err := fsio.Write(filepath.Join(dir, name), func(w io.Writer) error { return model.WriteSafetensors(w, ts, nil) }); err != nil {
 		return err
 	}
 	b, err := json.MarshalIndent(checkpointFile{State: st, ParamsFile: name, Fingerprint: fp}, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := writeFileAtomic(filepath.Join(dir, "state.json"), b); err != nil {
+	if err := fsio.WriteFile(filepath.Join(dir, "state.json"), b); err != nil {
 		return err
 	}
 	old, _ := filepath.Glob(filepath.Join(dir, "params*.safetensors"))
@@ -173,7 +173,7 @@ func SaveCheckpoint(dir string, st *strategy.State, fp Fingerprint) error {
 // LoadCheckpoint reads a checkpoint written by SaveCheckpoint, with the
 // fingerprint it was made with.
 func LoadCheckpoint(dir string) (*strategy.State, Fingerprint, error) {
-	b, err := readLimited(filepath.Join(dir, "state.json"), maxStateBytes)
+	b, err := fsio.ReadFile(filepath.Join(dir, "state.json"), maxStateBytes)
 	if err != nil {
 		return nil, nil, fmt.Errorf("no checkpoint to resume: %w", err)
 	}
@@ -184,7 +184,7 @@ func LoadCheckpoint(dir string) (*strategy.State, Fingerprint, error) {
 	if cf.ParamsFile == "" {
 		cf.ParamsFile = "params.safetensors" // written before params_file existed
 	}
-	pb, err := readLimited(filepath.Join(dir, filepath.Base(cf.ParamsFile)), 1<<34)
+	pb, err := fsio.ReadFile(filepath.Join(dir, filepath.Base(cf.ParamsFile)), 1<<34)
 	if err != nil {
 		return nil, nil, fmt.Errorf("checkpoint %s: %w", dir, err)
 	}
@@ -200,60 +200,4 @@ func LoadCheckpoint(dir string) (*strategy.State, Fingerprint, error) {
 		return nil, nil, fmt.Errorf("checkpoint %s: %w", dir, err)
 	}
 	return cf.State, cf.Fingerprint, nil
-}
-
-// readLimited reads a regular file of at most limit bytes.
-func readLimited(path string, limit int64) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s is not a regular file", path)
-	}
-	if st.Size() > limit {
-		return nil, fmt.Errorf("%s is %d bytes, more than the %d a checkpoint may have", path, st.Size(), limit)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if int64(len(b)) > limit {
-		return nil, errors.New(path + " grew while being read")
-	}
-	return b, nil
-}
-
-// writeFileAtomic writes b to path through a temporary file in the same
-// directory, fsynced and renamed.
-func writeFileAtomic(path string, b []byte) error {
-	return writeAtomic(path, func(w io.Writer) error { _, err := w.Write(b); return err })
-}
-
-func writeAtomic(path string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if err := write(f); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		os.Remove(tmp)
-		return err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return os.Rename(tmp, path)
 }

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/autonf/autonf/internal/fsio"
 	"github.com/autonf/autonf/model"
 	"github.com/autonf/autonf/search/cost"
 	"github.com/autonf/autonf/search/strategy"
@@ -231,5 +232,26 @@ func TestValidateRefusesBeforeWork(t *testing.T) {
 		if errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s: the data was read before the options were checked", c.want)
 		}
+	}
+}
+
+// TestRunDirLocked: a second writer of the same run directory fails at
+// once.
+func TestRunDirLocked(t *testing.T) {
+	dir := t.TempDir()
+	run := filepath.Join(dir, "run")
+	if err := os.MkdirAll(run, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := fsio.LockDir(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lock.Unlock()
+	o := smallOptions()
+	o.Dir, o.NoRetrain = run, true
+	_, err = Run(context.Background(), model.DataConfig{Data: writeCSV(t, dir, 1), Seed: 1}, o)
+	if !errors.Is(err, fsio.ErrLocked) {
+		t.Fatalf("run into a locked directory: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/autonf/autonf/internal/fsio"
 	"github.com/autonf/autonf/report"
 )
 
@@ -53,14 +54,14 @@ func (r *Result) WriteReport(dir string) error {
 			b.WriteString("\n![Pareto front](pareto.png)\n")
 		}
 	}
-	if err := writeFileAtomic(filepath.Join(dir, "report.md"), []byte(b.String())); err != nil {
+	if err := fsio.WriteFile(filepath.Join(dir, "report.md"), []byte(b.String())); err != nil {
 		return err
 	}
 	js, err := json.MarshalIndent(r.Summary(), "", "  ")
 	if err != nil {
 		return fmt.Errorf("summary.json: %w", err)
 	}
-	return writeFileAtomic(filepath.Join(dir, "summary.json"), js)
+	return fsio.WriteFile(filepath.Join(dir, "summary.json"), js)
 }
 
 func fileList(files map[string]string) string {

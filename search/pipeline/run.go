@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/autonf/autonf/flow"
+	"github.com/autonf/autonf/internal/fsio"
 	"github.com/autonf/autonf/model"
 	"github.com/autonf/autonf/search"
 	"github.com/autonf/autonf/search/cost"
@@ -120,6 +121,11 @@ func RunPrepared(ctx context.Context, prep *model.Prepared, opt Options) (*Resul
 		if err := os.MkdirAll(opt.Dir, 0o755); err != nil {
 			return nil, fmt.Errorf("run directory: %w", err)
 		}
+		lock, err := fsio.LockDir(opt.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("run directory: %w", err)
+		}
+		defer lock.Unlock()
 	}
 	logf(opt.Log, "search space: %d slots × %d candidates (%s) = %d architectures; data %d × %d, validation %d rows\n",
 		opt.Layers, len(space.Candidates), strings.Join(space.Names(), ", "), space.NumArchs(), prep.Train.Rows, prep.Train.Cols, prep.Val.Rows)
@@ -216,7 +222,7 @@ func hasCheckpoint(dir string) bool {
 func runCosts(opt Options, space *strategy.Space) (*cost.Table, error) {
 	path := filepath.Join(opt.Dir, "costs.json")
 	if opt.Dir != "" && opt.Resume {
-		if b, err := readLimited(path, 1<<20); err == nil {
+		if b, err := fsio.ReadFile(path, 1<<20); err == nil {
 			var t cost.Table
 			if err := json.Unmarshal(b, &t); err != nil {
 				return nil, fmt.Errorf("resume: %s: %w", path, err)
@@ -237,7 +243,7 @@ func runCosts(opt Options, space *strategy.Space) (*cost.Table, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := writeFileAtomic(path, b); err != nil {
+		if err := fsio.WriteFile(path, b); err != nil {
 			return nil, err
 		}
 	}
@@ -313,7 +319,7 @@ func (r *Result) searchOnce(ctx context.Context, o Options, dir string) (*Search
 	logf(r.log, "found (λ=%g, seed %d, %.1f s): %s  [%s cost %.3g]%s\n", o.Lambda, o.Search.Seed, sres.Seconds, run.ArchName, r.Costs.Emphasis, run.Cost,
 		map[bool]string{true: "", false: "  — NOT saturated: some slot's max weight < 0.99, the argmax of a mixture"}[run.Saturated])
 	if dir != "" {
-		if err := writeFileAtomic(filepath.Join(dir, "arch.json"), run.Spec.JSON()); err != nil {
+		if err := fsio.WriteFile(filepath.Join(dir, "arch.json"), run.Spec.JSON()); err != nil {
 			return nil, err
 		}
 	}
