@@ -111,7 +111,11 @@ func RunPrepared(ctx context.Context, prep *model.Prepared, opt Options) (*Resul
 		return nil, err
 	}
 	start := time.Now()
-	space, err := strategy.NewSpace(prep.Train.Cols, opt.Layers, opt.Candidates, opt.Hidden, opt.Bins)
+	specs, err := opt.candidateSpecs()
+	if err != nil {
+		return nil, err
+	}
+	space, err := strategy.NewSpaceFrom(prep.Train.Cols, opt.Layers, specs)
 	if err != nil {
 		return nil, err
 	}
@@ -251,11 +255,21 @@ func runCosts(opt Options, space *strategy.Space) (*cost.Table, error) {
 }
 
 func priceCosts(opt Options, space *strategy.Space) (*cost.Table, error) {
-	co := opt.CostOptions
+	return cost.Price(space.Candidates, space.Dim, opt.Search.Batch, opt.Emphasis, opt.Cost, opt.costOptions())
+}
+
+// costOptions are the options of every cost table of a run: one
+// reference (affine coupling at the default hidden sizes = 1) for the
+// candidates and the presets alike.
+func (o Options) costOptions() cost.Options {
+	co := o.CostOptions
 	if co.Seed == 0 {
-		co.Seed = opt.Search.Seed
+		co.Seed = o.Search.Seed
 	}
-	return cost.Price(space.Candidates, space.Dim, opt.Search.Batch, opt.Emphasis, opt.Cost, co)
+	if co.RefHidden == nil {
+		co.RefHidden = o.Hidden
+	}
+	return co
 }
 
 // searchOnce runs one search at o.Lambda (o.Search.Seed), derives and
