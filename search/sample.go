@@ -124,7 +124,7 @@ func scatterRows[T flow.Float](dst, src *tensor.Mat[T], rows []int) {
 // With alphaGrad it adds the score-function (REINFORCE) estimate
 //
 //	ĝ = (1/N) Σ_x (ℓ(x) − b₋ₓ) ∇α log W_{k(x)},
-//	∂log W_k/∂α_i^j = [k_i = j] − w_i^j,
+//	∂log W_k/∂α_i^j = ([k_i = j] − w_i^j)/τ   (τ: Temperature),
 //
 // into AlphaGrad. The baseline b₋ₓ = mean of ℓ over the other rows of the
 // batch depends only on the other rows' (independent) paths, so
@@ -216,10 +216,11 @@ func (s *Supernet[T]) SampleLoss(x *tensor.Mat[T], thetaGrad, alphaGrad bool) (f
 			}
 			sm.coef[r] = (l - b) / float64(B)
 		}
+		it := s.invTemp()
 		for i := range s.Slots {
 			ctot := 0.0
 			for r := 0; r < B; r++ {
-				c := sm.coef[r]
+				c := sm.coef[r] * it
 				s.AlphaGrad[i][sm.choice[r*n+i]] += c
 				ctot += c
 			}
