@@ -171,6 +171,18 @@ type Supernet[T flow.Float] struct {
 	// of α (see strategy.Options.TempEnd).
 	Temperature float64
 
+	// ThetaUniform ε ∈ [0, 1] mixes uniform weights into the paths that the
+	// sample estimator draws for a θ-only gradient (SampleLoss with
+	// thetaGrad and not alphaGrad): slot i's candidates are drawn from
+	// (1 − ε)·w_i + ε/m_i, so every candidate gets at least a fraction ε/m_i
+	// of each θ batch, whatever its weight. Without it a candidate of
+	// weight w trains on ≈ w·B rows per step and falls behind the exact
+	// estimator's training (which Adam's per-parameter normalisation makes
+	// independent of w), a rich-get-richer bias on α. The α gradient is not
+	// affected (its paths are always drawn from w); the θ objective becomes
+	// the mean NLL under the mixed path distribution instead of L^U.
+	ThetaUniform float64
+
 	// PairedBaseline makes SampleLoss use each row's twin as its baseline
 	// (the batch must hold every row twice; see SampleLoss).
 	PairedBaseline bool

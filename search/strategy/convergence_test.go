@@ -24,6 +24,9 @@ import (
 //
 //	AUTONF_CONV=satellite,shuttle,miniboone AUTONF_CONV_CFG=all go test ./search/strategy -run ConvergenceEvidence -v -timeout 30m
 //
+// (AUTONF_CONV_CFG=0,1: the listed settings only; AUTONF_CONV_EST=sample:
+// the sample estimator only; AUTONF_CONV_STEPS: the step budget, 300.)
+//
 // Besides logging, it fails when a run with the default settings does not
 // saturate.
 func TestConvergenceEvidence(t *testing.T) {
@@ -54,6 +57,8 @@ func TestConvergenceEvidence(t *testing.T) {
 		{"τ_end=0.01, lr 2e-3", strategy.Options{AlphaLR: 2e-3, TempEnd: 0.01}},
 		{"τ_end=0.01, lr 3e-2", strategy.Options{AlphaLR: 3e-2, TempEnd: 0.01}},
 		{"τ_end=1e-3, lr 3e-2", strategy.Options{AlphaLR: 3e-2}},
+		{"default, θ paths from w (ThetaUniform off)", strategy.Options{ThetaUniform: -1}},
+		{"default, ThetaUniform 1 (θ paths uniform)", strategy.Options{ThetaUniform: 1}},
 	}
 	// AUTONF_CONV_CFG: "all", or a comma-separated list of indices into
 	// cfgs (default 0: the defaults only).
@@ -87,7 +92,11 @@ func TestConvergenceEvidence(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, est := range []search.Estimator{search.Exact, search.Sampled} {
+		ests := []search.Estimator{search.Exact, search.Sampled}
+		if os.Getenv("AUTONF_CONV_EST") == "sample" {
+			ests = ests[1:]
+		}
+		for _, est := range ests {
 			for _, c := range cfgs {
 				for _, seed := range []uint64{1, 2} {
 					opt := c.opt

@@ -73,6 +73,16 @@ type Options struct {
 	// KeepLogits: Block revisits start from the block's previous logits
 	// instead of uniform weights.
 	KeepLogits bool
+	// ThetaUniform (sample estimator only) mixes uniform weights into the
+	// paths drawn for θ steps (search.Supernet.ThetaUniform), so that a
+	// candidate's θ does not fall behind merely because its weight is low
+	// (the sample estimator's rich-get-richer bias; measured in
+	// BENCHMARKS.md). 0 (default): the mixing follows the temperature,
+	// ε = τ(s): θ paths are uniform during the warm-up and become those of
+	// L^U as the weights saturate, so the chosen path ends trained in its
+	// own context. A value in (0, 1]: that ε at every step; negative: none
+	// (θ paths drawn from the weights, the pre-issue-6 behaviour).
+	ThetaUniform float64
 
 	// Stopping rules of one phase (one block's search): at most Steps
 	// steps (default 500); after MinSteps (default Steps/5), every
@@ -164,6 +174,9 @@ func (o *Options) defaults(layers int) error {
 	}
 	if !(o.TempEnd > 0 && o.TempEnd <= 1) {
 		return fmt.Errorf("search: final temperature %g must be in (0, 1] (1: no annealing)", o.TempEnd)
+	}
+	if o.ThetaUniform > 1 {
+		return fmt.Errorf("search: ThetaUniform %g must be at most 1", o.ThetaUniform)
 	}
 	if o.MaxBadSteps <= 0 {
 		o.MaxBadSteps = 5
@@ -540,6 +553,12 @@ func Run(ctx context.Context, s *Space, trainX, valX *tensor.Mat[float32], opt O
 			fillBatch(vb, valX, rng)
 			tau := opt.temperature(step)
 			net.Temperature = tau
+			switch {
+			case opt.ThetaUniform == 0:
+				net.ThetaUniform = tau
+			case opt.ThetaUniform > 0:
+				net.ThetaUniform = opt.ThetaUniform
+			}
 			srch.AlphaFrozen = step <= opt.Warmup
 			srch.ThetaLRScale = st.ThetaLRScale
 			ph.Steps = step

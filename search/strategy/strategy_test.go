@@ -2,9 +2,11 @@ package strategy_test
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/autonf/autonf/data"
@@ -214,12 +216,16 @@ func TestResumeMidPhase(t *testing.T) {
 			t.Fatal(err)
 		}
 		opt = c.opt
+		rt.Seconds = 1000 // the wall time before the interruption counts
 		opt.Resume = &rt
 		resumed, err := strategy.Run(context.Background(), s, tr, va, opt)
 		if err != nil {
 			t.Fatal(err)
 		}
 		sameResult(t, c.name, full, resumed)
+		if resumed.Seconds < 1000 || resumed.RelaxedNLL != full.RelaxedNLL || resumed.ArgmaxNLL != full.ArgmaxNLL {
+			t.Fatalf("%s: resumed run: %.1f s, relaxed %g, argmax %g; uninterrupted relaxed %g, argmax %g", c.name, resumed.Seconds, resumed.RelaxedNLL, resumed.ArgmaxNLL, full.RelaxedNLL, full.ArgmaxNLL)
+		}
 		t.Logf("%s: interrupted at phase %d step %d; resumed to %v, phases %d", c.name, c.phase+1, c.step, resumed.Arch, len(resumed.Phases))
 	}
 }
@@ -375,5 +381,83 @@ func TestBlockRevisitChangesChoice(t *testing.T) {
 		if res.StopReason != "stable: round 2 changed no choice" && res.StopReason != "stable: round 3 changed no choice" {
 			t.Fatalf("%s: stop reason %q", c.name, res.StopReason)
 		}
+	}
+}
+
+// TestDefaultsSaturate: with the default options (only the batch made
+// smaller) both estimators end every phase saturated — every slot's max
+// weight ≥ 0.99 — and the binarisation gap is small.
+func TestDefaultsSaturate(t *testing.T) {
+	s, err := strategy.NewSpace(2, 4, []string{"planar", "radial", "affine-coupling"}, []int{16}, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, va := toy(t, 2000, 1), toy(t, 500, 2)
+	for _, c := range []struct {
+		name string
+		opt  strategy.Options
+	}{
+		{"exact, grow", strategy.Options{Block: 2, Batch: 128, Seed: 1}},
+		{"sample, whole flow", strategy.Options{Estimator: search.Sampled, Batch: 128, Seed: 1}},
+	} {
+		res, err := strategy.Run(context.Background(), s, tr, va, c.opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.Saturated {
+			t.Errorf("%s: not saturated: %+v", c.name, res.Phases)
+		}
+		for _, ph := range res.Phases {
+			if !ph.Saturated || !strings.HasPrefix(ph.StopReason, "saturated") || len(ph.Weights) != len(ph.Slots) {
+				t.Errorf("%s: phase %+v", c.name, ph)
+			}
+		}
+		for i, w := range res.Weights {
+			if slices.Max(w) < 0.99 || slices.Index(w, slices.Max(w)) != res.Arch[i] {
+				t.Errorf("%s: slot %d weights %v, arch %v", c.name, i, w, res.Arch)
+			}
+		}
+		if math.IsNaN(res.Gap) || math.Abs(res.Gap) > 0.05 || res.Gap != res.RelaxedNLL-res.ArgmaxNLL {
+			t.Errorf("%s: gap %g (relaxed %g, argmax %g)", c.name, res.Gap, res.RelaxedNLL, res.ArgmaxNLL)
+		}
+		// The argmax NLL is the validation NLL of the chosen layers.
+		nll, err := train.MeanNLL(flow.New(2, res.Chosen...), va, make([]float32, 100))
+		if err != nil || math.Abs(nll-res.ArgmaxNLL) > 1e-9 {
+			t.Errorf("%s: chosen layers' validation NLL %g (%v), result %g", c.name, nll, err, res.ArgmaxNLL)
+		}
+		t.Logf("%s: %s after %d phases (%v steps), relaxed %.4f, argmax %.4f, gap %.2g", c.name, s.ArchString(res.Arch), len(res.Phases), res.Phases[len(res.Phases)-1].Steps, res.RelaxedNLL, res.ArgmaxNLL, res.Gap)
+	}
+}
+
+// TestNonFiniteSteps: steps whose batch holds a non-finite row are skipped
+// with a warning and the search finishes; when every step fails, it stops
+// after MaxBadSteps consecutive failures with an error naming the step.
+func TestNonFiniteSteps(t *testing.T) {
+	s, err := strategy.NewSpace(2, 2, []string{"planar", "affine-coupling"}, []int{8}, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr, va := toy(t, 1000, 1), toy(t, 300, 2)
+	opt := strategy.Options{Block: 2, Steps: 60, Batch: 16, Seed: 3}
+	sparse := tensor.FromSlice(tr.Rows, tr.Cols, slices.Clone(tr.Data))
+	sparse.Row(17)[0] = float32(math.Inf(1)) // in ≈ 1.6% of the batches
+	res, err := strategy.Run(context.Background(), s, sparse, va, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Warnings) == 0 || len(res.Warnings) > 10 || !strings.Contains(res.Warnings[0], "step skipped") {
+		t.Fatalf("warnings %q", res.Warnings)
+	}
+	if math.IsNaN(res.ArgmaxNLL) {
+		t.Fatal("NaN result")
+	}
+	bad := tensor.FromSlice(tr.Rows, tr.Cols, slices.Clone(tr.Data))
+	for r := 0; r < bad.Rows; r++ {
+		bad.Row(r)[1] = float32(math.NaN())
+	}
+	opt.MaxBadSteps = 3
+	_, err = strategy.Run(context.Background(), s, bad, va, opt)
+	if err == nil || !errors.Is(err, flow.ErrNonFinite) || !strings.Contains(err.Error(), "3 consecutive non-finite steps, the last at round 1, block 1, step 3") {
+		t.Fatalf("error %v", err)
 	}
 }
