@@ -460,6 +460,18 @@ func TestNonFiniteSteps(t *testing.T) {
 	if err == nil || !errors.Is(err, flow.ErrNonFinite) || !strings.Contains(err.Error(), "3 consecutive non-finite steps, the last at round 1, block 1, step 3") {
 		t.Fatalf("error %v", err)
 	}
+	// Finite but huge inputs overflow inside the coupling block (its LU
+	// layer and scale) but not in the planar layer: the error names the
+	// layer (1-based slot) and the candidate.
+	huge := tensor.FromSlice(tr.Rows, tr.Cols, slices.Clone(tr.Data))
+	for r := 0; r < huge.Rows; r++ {
+		huge.Row(r)[0] = 3e38
+	}
+	_, err = strategy.Run(context.Background(), s, huge, va, opt)
+	if err == nil || !strings.Contains(err.Error(), "step 3, layer 1 (affine-coupling)") {
+		t.Fatalf("error %v", err)
+	}
+	t.Log(err)
 }
 
 // TestBlockRevertsWorseRevisit: with two near-identical candidates (two
