@@ -172,12 +172,25 @@ func load(path string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w (a model is a directory written by autonf train)", err)
 	}
+	return decode(mb, func(name string) ([]byte, error) {
+		return fsio.ReadFile(filepath.Join(dir, name), MaxWeightsFile)
+	}, MaxParams)
+}
+
+// decode builds a model from the bytes of model.json and a reader of the
+// weights file it names, refusing architectures above maxParams.
+func decode(mb []byte, readWeights func(name string) ([]byte, error), maxParams int) (*Model, error) {
 	var man manifest
 	if err := json.Unmarshal(mb, &man); err != nil {
 		return nil, fmt.Errorf("%s is not valid JSON: %w", ManifestFile, err)
 	}
 	if man.Format != Format {
 		return nil, fmt.Errorf("format %q is not supported (want %q)", man.Format, Format)
+	}
+	if man.Arch != nil {
+		if err := CheckSpecParams(man.Arch, maxParams); err != nil {
+			return nil, fmt.Errorf("%s: %w", ManifestFile, err)
+		}
 	}
 	if err := checkManifest(&man); err != nil {
 		return nil, fmt.Errorf("%s: %w", ManifestFile, err)
@@ -186,7 +199,7 @@ func load(path string) (*Model, error) {
 	if wname == "" || filepath.Base(wname) != wname || wname == "." || wname == ".." {
 		return nil, fmt.Errorf("weights file name %q is invalid", wname)
 	}
-	wb, err := fsio.ReadFile(filepath.Join(dir, wname), MaxWeightsFile)
+	wb, err := readWeights(wname)
 	if err != nil {
 		return nil, err
 	}
