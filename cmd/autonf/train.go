@@ -225,7 +225,7 @@ func differences(saved, now map[string]string) []string {
 	return out
 }
 
-func runTrain(args []string, stdout, stderr io.Writer) error {
+func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 	fs := newFlags("train", "--data F [--val F --test F] --arch PRESET|SPEC.json --out MODEL [flags]", stderr)
 	var f trainFlags
 	f.dataFlags.register(fs)
@@ -255,12 +255,18 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err := f.validate(); err != nil {
 		return err
 	}
+	if _, err := f.config(f.seed); err != nil {
+		return err
+	}
 	if f.resume && f.force {
 		return fmt.Errorf("--resume and --force contradict each other: --resume continues the run in %s, --force starts it afresh", f.out)
 	}
 
 	// The output directory: created, locked against a second writer, and
-	// checked before any work.
+	// checked before any work. A directory this run created is removed
+	// again if the run fails before writing anything into it.
+	_, statErr := os.Stat(f.out)
+	created := errors.Is(statErr, os.ErrNotExist)
 	if err := os.MkdirAll(f.out, 0o755); err != nil {
 		return fmt.Errorf("--out %s: cannot create the directory: %w", f.out, err)
 	}
@@ -268,7 +274,13 @@ func runTrain(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer lock.Unlock()
+	defer func() {
+		lock.Unlock()
+		if err != nil && created {
+			os.Remove(filepath.Join(f.out, fsio.LockFile))
+			os.Remove(f.out) // only if empty
+		}
+	}()
 	ckpt := filepath.Join(f.out, checkpointDir)
 	if f.resume {
 		if err := fsio.CheckDir("--out", f.out, true); err != nil {
