@@ -223,7 +223,10 @@ func TestBadInputTable(t *testing.T) {
 		t.Skip("runs every bad-input case")
 	}
 	fx := newFixture(t)
-	type row struct{ group, what, cmd, msg string; code int }
+	type row struct {
+		group, what, cmd, msg string
+		code                  int
+	}
 	var rows []row
 	for i, c := range badCases {
 		args := c.Args(fx)
