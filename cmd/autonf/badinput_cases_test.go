@@ -139,6 +139,12 @@ var coreCases = []badCase{
 	{Group: "flags", What: "--batch -5", Args: trainWith("--batch", "-5"), Code: 1, Want: "--batch must be an integer from 1"},
 	{Group: "flags", What: "--max-time -1s", Args: trainWith("--max-time", "-1s"), Code: 1, Want: "--max-time must be a duration ≥ 0"},
 	{Group: "flags", What: "--max-time 1ns: training stops before an epoch", Args: trainWith("--max-time", "1ns"), Code: 1, Want: "no model saved"},
+	{Group: "flags", What: "--lr 10 on maf5: validation never finite", Args: func(fx *fixture) []string {
+		return []string{"train", "--data", fx.Good, "--arch", "maf5", "--lr", "10", "--epochs", "3", "--quiet", "--out", fx.Path("diverge")}
+	}, Code: 1, Want: "no model saved", Numbers: true},
+	{Group: "flags", What: "toy data of 4096 columns × 10⁷ rows", Args: func(fx *fixture) []string {
+		return []string{"train", "--data", "toy:gaussian-4096", "--toy-rows", "10000000", "--out", fx.Path("o")}
+	}, Code: 1, Want: "more than 268435456 values"},
 	{Group: "flags", What: "--val-split 1.5", Args: trainWith("--val-split", "1.5"), Code: 1, Want: "--val-split must be a finite number in (0, 1), got 1.5"},
 	{Group: "flags", What: "--val-split NaN", Args: trainWith("--val-split", "NaN"), Code: 1, Want: "got NaN"},
 	{Group: "flags", What: "--toy-rows 10¹²", Args: func(fx *fixture) []string {
