@@ -52,7 +52,7 @@ var badCases []badCase
 
 // groupOrder fixes the order of the table's sections; groups not listed
 // follow in the order they first appear.
-var groupOrder = []string{"data files", "flags", "outputs", "model directories", "architecture specs", "checkpoints", "signals and concurrent runs", "outliers"}
+var groupOrder = []string{"data files", "flags", "outputs", "model directories", "architecture specs", "checkpoints", "search", "signals and concurrent runs", "outliers"}
 
 // fixture is the shared state of the cases: a directory with a good data
 // file, a small spec, and a model trained on them.
