@@ -263,30 +263,11 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 	}
 
 	// The output directory: created, locked against a second writer, and
-	// checked before any work. A directory this run created is removed
-	// again if the run fails before writing anything into it.
-	_, statErr := os.Stat(f.out)
-	created := errors.Is(statErr, os.ErrNotExist)
-	if err := os.MkdirAll(f.out, 0o755); err != nil {
-		return fmt.Errorf("--out %s: cannot create the directory: %w", f.out, err)
-	}
-	lock, err := fsio.LockDir(f.out)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		lock.Unlock()
-		if err != nil && created {
-			os.Remove(filepath.Join(f.out, fsio.LockFile))
-			os.Remove(f.out) // only if empty
-		}
-	}()
+	// checked before any work (fsio.OpenDir). A directory this run created
+	// is removed again if the run fails before writing anything into it.
 	ckpt := filepath.Join(f.out, checkpointDir)
-	if f.resume {
-		if err := fsio.CheckDir("--out", f.out, true); err != nil {
-			return err
-		}
-	} else if err := fsio.CheckDir("--out", f.out, f.force, model.ManifestFile, checkpointDir); err != nil {
+	lock, err := fsio.OpenDir("--out", f.out, f.force || f.resume, model.ManifestFile, checkpointDir)
+	if err != nil {
 		if errors.Is(err, fsio.ErrExists) {
 			if _, serr := os.Stat(filepath.Join(ckpt, train.StateFile)); serr == nil {
 				return fmt.Errorf("%w (an interrupted run: continue it with --resume)", err)
@@ -294,6 +275,7 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 		}
 		return err
 	}
+	defer func() { lock.Release(err != nil) }()
 	if f.force {
 		if err := os.RemoveAll(ckpt); err != nil {
 			return fmt.Errorf("--force: removing the old checkpoint: %w", err)
