@@ -238,7 +238,10 @@ func OpenDir(flag, dir string, force bool, markers ...string) (*Lock, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("%s is empty", flag)
 	}
-	_, statErr := os.Stat(dir)
+	st, statErr := os.Stat(dir)
+	if statErr == nil && !st.IsDir() {
+		return nil, fmt.Errorf("%s %s exists and is not a directory", flag, dir)
+	}
 	created := errors.Is(statErr, fs.ErrNotExist)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("%s %s: cannot create the directory: %w", flag, dir, unwrapPath(err))
