@@ -276,11 +276,6 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 		return err
 	}
 	defer func() { lock.Release(err != nil) }()
-	if f.force {
-		if err := os.RemoveAll(ckpt); err != nil {
-			return fmt.Errorf("--force: removing the old checkpoint: %w", err)
-		}
-	}
 	for _, in := range f.inputs() {
 		for _, o := range model.Files(f.out) {
 			if fsio.SameFile(in, o) {
@@ -316,6 +311,13 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 	if resume != nil {
 		if d := differences(savedFP, fp); len(d) > 0 {
 			return fmt.Errorf("--resume: the checkpoint in %s was made with other data or options: %s; rerun with the same ones, or start afresh with --force", ckpt, strings.Join(d, "; "))
+		}
+	}
+	if f.force {
+		// Only now, with the data and the architecture ready: a --force run
+		// that fails early leaves the old checkpoint alone.
+		if err := os.RemoveAll(ckpt); err != nil {
+			return fmt.Errorf("--force: removing the old checkpoint: %w", err)
 		}
 	}
 	progressW := stdout
