@@ -180,9 +180,8 @@ func (a *affineMap[T]) backward(dz *Mat[T], dld []T, x, par *Mat[T], e []T, dpar
 
 // affineConditioner validates and defaults the conditioner fields shared by
 // the affine layers (Hidden default [256, 256], Activation default relu)
-// and rejects fields that do not apply to them (useField names the one
-// extra field the layer uses: "mask" or "order").
-func affineConditioner(typ string, spec LayerSpec, useField string) ([]int, Activation, error) {
+// and rejects fields that do not apply to the layer type typ.
+func affineConditioner(typ string, spec LayerSpec) ([]int, Activation, error) {
 	hidden := []int{256, 256}
 	if len(spec.Hidden) > 0 {
 		hidden = append([]int(nil), spec.Hidden...)
@@ -196,33 +195,9 @@ func affineConditioner(typ string, spec LayerSpec, useField string) ([]int, Acti
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", typ, err)
 	}
-	var unused []string
-	if spec.Mask != "" && useField != "mask" {
-		unused = append(unused, "mask")
-	}
-	if spec.Order != "" && useField != "order" {
-		unused = append(unused, "order")
-	}
-	if spec.Bins != 0 {
-		unused = append(unused, "bins")
-	}
-	if spec.TailBound != 0 {
-		unused = append(unused, "tail_bound")
-	}
-	if spec.Perm != nil {
-		unused = append(unused, "perm")
-	}
-	if spec.Seed != 0 {
-		unused = append(unused, "seed")
-	}
-	if spec.Momentum != 0 {
-		unused = append(unused, "momentum")
-	}
-	if spec.Eps != 0 {
-		unused = append(unused, "eps")
-	}
-	if len(unused) > 0 {
-		return nil, "", fmt.Errorf("%s: field(s) %v do not apply to this layer type", typ, unused)
+	spec.Type = typ
+	if err := checkFields(spec); err != nil {
+		return nil, "", err
 	}
 	return hidden, act, nil
 }

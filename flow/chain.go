@@ -5,7 +5,11 @@ import (
 	"math/rand/v2"
 )
 
-func init() { Register("chain", newChainFromSpec[float32], newChainFromSpec[float64]) }
+func init() {
+	RegisterType(LayerType{Name: "chain", Fields: []string{"layers"},
+		Example: LayerSpec{Type: "chain", Layers: []LayerSpec{{Type: "reverse"}, {Type: "lu-linear"}, {Type: "maf", Hidden: []int{6}}}}},
+		newChainFromSpec[float32], newChainFromSpec[float64])
+}
 
 // Chain composes layers into one: Forward applies them in order and sums
 // their log-determinants. The AutoNF search uses chains as candidates
@@ -95,6 +99,7 @@ func (c *Chain[T]) Cost() Cost {
 type chainWork[T Float] struct {
 	works []Work
 	outs  []*Mat[T] // outputs of all but the last sub-layer
+	iouts []*Mat[T] // Inverse's intermediate rows, apart so a pending Backward stays valid
 	ld    []T
 	g1    *Mat[T]
 	g2    *Mat[T]
@@ -106,6 +111,7 @@ func (c *Chain[T]) NewWork() Work {
 	for _, l := range c.Layers {
 		w.works = append(w.works, l.NewWork())
 		w.outs = append(w.outs, &Mat[T]{})
+		w.iouts = append(w.iouts, &Mat[T]{})
 	}
 	return w
 }
@@ -162,7 +168,7 @@ func (c *Chain[T]) Inverse(wk Work, z, x *Mat[T], ld []T) {
 	for i := len(c.Layers) - 1; i >= 0; i-- {
 		out := x
 		if i > 0 {
-			out = w.outs[i]
+			out = w.iouts[i]
 			out.Resize(z.Rows, c.dim)
 		}
 		var lp []T

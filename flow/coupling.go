@@ -6,7 +6,9 @@ import (
 )
 
 func init() {
-	Register("affine-coupling", newAffineCouplingFromSpec[float32], newAffineCouplingFromSpec[float64])
+	RegisterType(LayerType{Name: "affine-coupling", Fields: []string{"hidden", "activation", "mask", "min_scale"}, MinDim: 2,
+		Example: LayerSpec{Type: "affine-coupling", Hidden: []int{7}, Activation: "elu", Mask: "odd", MinScale: 0.01}},
+		newAffineCouplingFromSpec[float32], newAffineCouplingFromSpec[float64])
 }
 
 // AffineCoupling is a RealNVP affine coupling layer (Dinh et al. 2017),
@@ -39,7 +41,7 @@ func NewAffineCoupling[T Float](dim int, spec LayerSpec, rng *rand.Rand) (*Affin
 	if dim < 2 {
 		return nil, fmt.Errorf("affine-coupling: needs dim ≥ 2 (one half conditions the other), got %d", dim)
 	}
-	hidden, act, err := affineConditioner("affine-coupling", spec, "mask")
+	hidden, act, err := affineConditioner("affine-coupling", spec)
 	if err != nil {
 		return nil, err
 	}
@@ -112,6 +114,9 @@ type couplingWork[T Float] struct {
 	par      *Mat[T] // conditioner output of the last Forward (owned by mlp)
 	e        []T
 	dpar, dx *Mat[T]
+
+	imlp *MLPWork[T] // Inverse's own conditioner buffers (set up by the first Inverse)
+	ixb  *Mat[T]
 }
 
 // NewWork allocates an empty workspace.
@@ -186,12 +191,16 @@ func (l *AffineCoupling[T]) Backward(w Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 	}
 }
 
-// Inverse recovers x_A = z_A·e^s(z_B) + μ(z_B), x_B = z_B, and writes the
-// forward log-det to ld when it is not nil. It uses w's conditioner
-// buffers, so it invalidates a pending Backward on w.
+// Inverse recovers x_A = (z_A − μ(z_B)) / e(z_B), x_B = z_B, and writes
+// the forward log-det to ld when it is not nil. It has its own conditioner
+// buffers in w, so a pending Backward on w stays valid.
 func (l *AffineCoupling[T]) Inverse(w Work, z, x *Mat[T], ld []T) {
 	wk := w.(*couplingWork[T])
-	par := l.conditioner(wk, z)
+	if wk.imlp == nil {
+		wk.imlp, wk.ixb = l.mlp.NewWork(), &Mat[T]{}
+	}
+	affineGather(wk.ixb, z, l.id)
+	par := l.mlp.Forward(wk.imlp, wk.ixb)
 	if ld != nil {
 		ld = ld[:z.Rows]
 	}

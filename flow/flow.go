@@ -322,8 +322,9 @@ func (f *Flow[T]) Transform(x *Mat[T]) (*Mat[T], []T) {
 	tmp := make([]T, min(x.Rows, chunkRows))
 	for lo := 0; lo < x.Rows; lo += chunkRows {
 		hi := min(lo+chunkRows, x.Rows)
-		f.forward(x.SliceRows(lo, hi), tmp[:hi-lo])
-		copy(z.Data[lo*f.Dim:hi*f.Dim], f.output(x).Data[:(hi-lo)*f.Dim])
+		xc := x.SliceRows(lo, hi)
+		f.forward(xc, tmp[:hi-lo])
+		copy(z.Data[lo*f.Dim:hi*f.Dim], f.output(xc).Data[:(hi-lo)*f.Dim])
 		for i := range f.Layers {
 			for r, v := range f.lds[i] {
 				ld[lo+r] += v

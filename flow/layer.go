@@ -1,15 +1,10 @@
-// Package flow is autonf's normalizing-flow engine: the Layer interface that
-// every transform implements with an explicit Forward and Backward
-// (vector–Jacobian product), the Flow that chains layers over a base
-// distribution, architecture specs and presets.
-//
-// Direction convention: Forward maps data x to noise z and reports
-// log|det ∂z/∂x| per row, so log p(x) = log N(z) + Σ_layers logdet.
-// Inverse maps noise to data (sampling).
 package flow
 
 import (
+	"fmt"
 	"math/rand/v2"
+	"slices"
+	"strings"
 
 	"github.com/autonf/autonf/tensor"
 )
@@ -27,6 +22,10 @@ type Param[T Float] struct {
 	Shape []int  // logical shape, e.g. [in, out]
 	Value []T
 	Grad  []T
+	// Mask, when not nil, marks structural zeros (a MADE's masked
+	// weights): entries where Mask is 0 stay 0 in Value and Grad and are
+	// not free parameters.
+	Mask []T
 }
 
 // NewParam allocates a zeroed parameter of the given shape.
@@ -50,6 +49,13 @@ type Work any
 // Buffers: x, z, dz, dx are B×D matrices owned by the caller; outputs must
 // not alias inputs. Forward may keep references to x and z in w, so the
 // caller must leave them unchanged until the matching Backward.
+//
+// When a Backward is valid (one rule for every layer): Backward(w, …)
+// differentiates the most recent Forward on w, and stays valid until the
+// next Forward on w, while that Forward's x and z and the parameter values
+// are unchanged. Inverse never invalidates it: a layer's Inverse keeps its
+// own buffers in w (the conformance suite, flowtest.Conformance, checks
+// this for every registered type).
 type Layer[T Float] interface {
 	// Dim is the number of columns D.
 	Dim() int
@@ -107,17 +113,57 @@ type Constructor[T Float] func(dim int, spec LayerSpec, rng *rand.Rand) (Layer[T
 var (
 	ctors32 = map[string]Constructor[float32]{}
 	ctors64 = map[string]Constructor[float64]{}
+	types   = map[string]LayerType{}
 )
 
-// Register adds a layer type to the spec builder. Each transform family
-// registers itself in an init function:
-//
-//	func init() { Register("maf", newMAF[float32], newMAF[float64]) }
+// LayerType describes a registered layer type: which spec fields it reads
+// (every other set field is refused uniformly by NewLayer) and an example
+// spec with non-default values that the conformance suite
+// (flowtest.Conformance) builds and checks.
+type LayerType struct {
+	Name string
+	// Fields are the JSON names of the LayerSpec fields the type reads
+	// ("hidden", "bins", …). nil accepts every field (types registered
+	// with Register).
+	Fields []string
+	// Example is a spec of this type with non-default hyperparameters.
+	// Zero: {Type: Name}.
+	Example LayerSpec
+	// MinDim is the smallest dimension the type accepts (0: 1).
+	MinDim int
+}
+
+// Register adds a layer type to the spec builder, accepting every spec
+// field; RegisterType also states which fields apply.
 func Register(typ string, c32 Constructor[float32], c64 Constructor[float64]) {
+	RegisterType(LayerType{Name: typ}, c32, c64)
+}
+
+// RegisterType adds a layer type with its description. Each transform
+// family registers itself in an init function:
+//
+//	func init() {
+//		RegisterType(LayerType{Name: "maf", Fields: []string{"hidden", "activation", "order", "min_scale"}},
+//			newMAF[float32], newMAF[float64])
+//	}
+func RegisterType(info LayerType, c32 Constructor[float32], c64 Constructor[float64]) {
+	typ := info.Name
 	if _, dup := ctors32[typ]; dup {
 		panic("flow.Register: duplicate layer type " + typ)
 	}
+	for _, f := range info.Fields {
+		if !slices.Contains(SpecFields(), f) {
+			panic("flow.RegisterType: " + typ + ": unknown spec field " + f)
+		}
+	}
+	if info.Example.Type == "" {
+		info.Example.Type = typ
+	}
+	if info.MinDim < 1 {
+		info.MinDim = 1
+	}
 	ctors32[typ], ctors64[typ] = c32, c64
+	types[typ] = info
 }
 
 // LayerTypes lists the registered layer type names.
@@ -130,6 +176,38 @@ func LayerTypes() []string {
 	return out
 }
 
+// LayerTypeOf returns the description of a registered layer type.
+func LayerTypeOf(typ string) (LayerType, bool) {
+	info, ok := types[typ]
+	if ok {
+		info.Fields = slices.Clone(info.Fields)
+		info.Example = info.Example.Clone()
+	}
+	return info, ok
+}
+
+// checkFields refuses set spec fields that the layer type does not read.
+func checkFields(spec LayerSpec) error {
+	info := types[spec.Type]
+	if info.Fields == nil {
+		return nil
+	}
+	var bad []string
+	for _, f := range spec.setFields() {
+		if !slices.Contains(info.Fields, f) {
+			bad = append(bad, f)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	reads := "no fields"
+	if len(info.Fields) > 0 {
+		reads = strings.Join(info.Fields, ", ")
+	}
+	return fmt.Errorf("%s: field(s) %v do not apply to this layer type (it reads %s)", spec.Type, bad, reads)
+}
+
 // NewLayer builds one layer from its spec.
 func NewLayer[T Float](dim int, spec LayerSpec, rng *rand.Rand) (Layer[T], error) {
 	var zero T
@@ -138,6 +216,9 @@ func NewLayer[T Float](dim int, spec LayerSpec, rng *rand.Rand) (Layer[T], error
 		c, ok := ctors32[spec.Type]
 		if !ok {
 			return nil, unknownType(spec.Type)
+		}
+		if err := checkFields(spec); err != nil {
+			return nil, err
 		}
 		l, err := c(dim, spec, rng)
 		if err != nil {
@@ -148,6 +229,9 @@ func NewLayer[T Float](dim int, spec LayerSpec, rng *rand.Rand) (Layer[T], error
 		c, ok := ctors64[spec.Type]
 		if !ok {
 			return nil, unknownType(spec.Type)
+		}
+		if err := checkFields(spec); err != nil {
+			return nil, err
 		}
 		l, err := c(dim, spec, rng)
 		if err != nil {

@@ -9,9 +9,11 @@ import (
 )
 
 func init() {
-	Register("reverse", newReverseFromSpec[float32], newReverseFromSpec[float64])
-	Register("permutation", newPermutationFromSpec[float32], newPermutationFromSpec[float64])
-	Register("lu-linear", newLULinearFromSpec[float32], newLULinearFromSpec[float64])
+	RegisterType(LayerType{Name: "reverse", Fields: []string{}}, newReverseFromSpec[float32], newReverseFromSpec[float64])
+	RegisterType(LayerType{Name: "permutation", Fields: []string{"perm", "seed"}, Example: LayerSpec{Type: "permutation", Seed: 3}},
+		newPermutationFromSpec[float32], newPermutationFromSpec[float64])
+	RegisterType(LayerType{Name: "lu-linear", Fields: []string{"eps"}, Example: LayerSpec{Type: "lu-linear", Eps: 1e-4}},
+		newLULinearFromSpec[float32], newLULinearFromSpec[float64])
 }
 
 // permStream is the PCG stream with which a permutation is drawn from its
@@ -185,6 +187,10 @@ type luWork[T Float] struct {
 	dw, tmp []T // backward scratch, D×D
 	s       []T // s_i
 	ldv     T   // Σ log s_i
+
+	// Inverse's own buffers (L⁻¹, M⁻¹, W⁻¹, −W⁻¹b), so a pending Backward
+	// stays valid.
+	ili, imi, iw, ib []T
 }
 
 func newLULinearFromSpec[T Float](dim int, spec LayerSpec, rng *rand.Rand) (Layer[T], error) {
@@ -345,8 +351,8 @@ func (l *LULinear[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
 	wk := work.(*luWork[T])
 	d, n := l.dim, z.Rows
 	l.assemble(wk)
-	wk.dw, wk.tmp, wk.w = grow(wk.dw, d*d), grow(wk.tmp, d*d), grow(wk.w, d*d)
-	li, mi, wi := wk.dw, wk.tmp, wk.w // L⁻¹, M⁻¹, W⁻¹
+	wk.ili, wk.imi, wk.iw = grow(wk.ili, d*d), grow(wk.imi, d*d), grow(wk.iw, d*d)
+	li, mi, wi := wk.ili, wk.imi, wk.iw // L⁻¹, M⁻¹, W⁻¹
 	lm, mm := wk.lm, wk.mm
 	clear(li)
 	clear(mi)
@@ -378,17 +384,17 @@ func (l *LULinear[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
 	}
 	tensor.Gemm(false, false, d, d, d, 1, mi, d, li, d, 0, wi, d)
 	// x = z·W⁻ᵀ − W⁻¹b.
-	wk.s = grow(wk.s, d) // reused for W⁻¹b (s is rebuilt by the next assemble)
+	wk.ib = grow(wk.ib, d)
 	b := l.Bias.Value
 	for i := 0; i < d; i++ {
 		var c T
 		for j, v := range wi[i*d : (i+1)*d] {
 			c += v * b[j]
 		}
-		wk.s[i] = -c
+		wk.ib[i] = -c
 	}
 	for r := 0; r < n; r++ {
-		copy(x.Data[r*d:(r+1)*d], wk.s)
+		copy(x.Data[r*d:(r+1)*d], wk.ib)
 	}
 	tensor.Gemm(false, true, n, d, d, 1, z.Data, d, wi, d, 1, x.Data, d)
 	if ld != nil {

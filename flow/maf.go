@@ -5,7 +5,11 @@ import (
 	"math/rand/v2"
 )
 
-func init() { Register("maf", newMAFFromSpec[float32], newMAFFromSpec[float64]) }
+func init() {
+	RegisterType(LayerType{Name: "maf", Fields: []string{"hidden", "activation", "order", "min_scale"},
+		Example: LayerSpec{Type: "maf", Hidden: []int{6, 5}, Activation: "tanh", Order: "reversed", MinScale: 0.01}},
+		newMAFFromSpec[float32], newMAFFromSpec[float64])
+}
 
 // MAF is a masked affine autoregressive layer (Papamakarios et al. 2017),
 // spec type "maf". A MADE network (an MLP with MADEMasks, two outputs per
@@ -41,7 +45,7 @@ func NewMAF[T Float](dim int, spec LayerSpec, rng *rand.Rand) (*MAF[T], error) {
 	if dim < 1 {
 		return nil, fmt.Errorf("maf: dim must be positive, got %d", dim)
 	}
-	hidden, act, err := affineConditioner("maf", spec, "order")
+	hidden, act, err := affineConditioner("maf", spec)
 	if err != nil {
 		return nil, err
 	}

@@ -107,6 +107,7 @@ func NewMLP[T Float](prefix string, sizes []int, act Activation, masks [][]T, rn
 			for i, mk := range masks[l] {
 				w.Value[i] *= mk
 			}
+			w.Mask = masks[l]
 			bs = maskBlocks(masks[l], in, out)
 		}
 		m.blocks = append(m.blocks, bs)

@@ -7,8 +7,9 @@ import (
 )
 
 func init() {
-	Register("actnorm", newActNormFromSpec[float32], newActNormFromSpec[float64])
-	Register("batchnorm", newBatchNormFromSpec[float32], newBatchNormFromSpec[float64])
+	RegisterType(LayerType{Name: "actnorm", Fields: []string{}}, newActNormFromSpec[float32], newActNormFromSpec[float64])
+	RegisterType(LayerType{Name: "batchnorm", Fields: []string{"momentum", "eps"}, Example: LayerSpec{Type: "batchnorm", Momentum: 0.2, Eps: 1e-4}},
+		newBatchNormFromSpec[float32], newBatchNormFromSpec[float64])
 }
 
 // ActNorm is Glow's activation normalisation (Kingma & Dhariwal 2018), a
@@ -31,8 +32,9 @@ type ActNorm[T Float] struct {
 
 // actNormWork holds one application's input and the inverse scales.
 type actNormWork[T Float] struct {
-	x   *Mat[T]
-	inv []T // exp(−log_scale)
+	x      *Mat[T]
+	inv    []T // exp(−log_scale)
+	iscale []T // Inverse's exp(log_scale), apart so a pending Backward stays valid
 }
 
 func newActNormFromSpec[T Float](dim int, spec LayerSpec, rng *rand.Rand) (Layer[T], error) {
@@ -137,13 +139,13 @@ func (l *ActNorm[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
 	wk := work.(*actNormWork[T])
 	d := l.dim
 	loc := l.Loc.Value
-	wk.inv = grow(wk.inv, d) // here: exp(log_scale)
+	wk.iscale = grow(wk.iscale, d)
 	var ldv float64
 	for j, v := range l.LogScale.Value {
-		wk.inv[j] = T(math.Exp(float64(v)))
+		wk.iscale[j] = T(math.Exp(float64(v)))
 		ldv -= float64(v)
 	}
-	sc := wk.inv
+	sc := wk.iscale
 	for r := 0; r < z.Rows; r++ {
 		zr, xr := z.Data[r*d:(r+1)*d], x.Data[r*d:(r+1)*d]
 		for j, v := range zr {
@@ -198,6 +200,7 @@ type batchNormWork[T Float] struct {
 	mu       []T // mean used by the last Forward
 	invStd   []T // 1/√(v + eps) per column
 	scale    []T // exp(γ)
+	iscale   []T // Inverse's exp(−γ)·√(v + eps), apart so a pending Backward stays valid
 	sg, sgx  []T // backward scratch: Σ_r dz, Σ_r dz⊙x̂ per column
 	mean, vr []float64
 	training bool // mode of the last Forward
@@ -390,15 +393,15 @@ func (l *BatchNorm[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 func (l *BatchNorm[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
 	d := l.dim
 	wk := work.(*batchNormWork[T])
-	wk.scale = grow(wk.scale, d) // here: exp(−γ)·√(v + eps)
+	wk.iscale = grow(wk.iscale, d)
 	ldv := 0.0
 	for j := 0; j < d; j++ {
 		v := float64(l.RunningVar[j]) + l.eps
 		g := float64(l.LogGamma.Value[j])
-		wk.scale[j] = T(math.Exp(-g) * math.Sqrt(v))
+		wk.iscale[j] = T(math.Exp(-g) * math.Sqrt(v))
 		ldv += g - 0.5*math.Log(v)
 	}
-	beta, mu, sc := l.Beta.Value, l.RunningMean, wk.scale
+	beta, mu, sc := l.Beta.Value, l.RunningMean, wk.iscale
 	for r := 0; r < z.Rows; r++ {
 		zr, xr := z.Data[r*d:(r+1)*d], x.Data[r*d:(r+1)*d]
 		for j, v := range zr {

@@ -14,8 +14,12 @@ import (
 // variant.
 
 func init() {
-	Register("nsf-coupling", newNSFCoupling[float32], newNSFCoupling[float64])
-	Register("nsf-ar", newNSFAR[float32], newNSFAR[float64])
+	RegisterType(LayerType{Name: "nsf-coupling", Fields: []string{"hidden", "activation", "mask", "bins", "tail_bound"}, MinDim: 2,
+		Example: LayerSpec{Type: "nsf-coupling", Hidden: []int{7}, Activation: "tanh", Mask: "odd", Bins: 4, TailBound: 2.5}},
+		newNSFCoupling[float32], newNSFCoupling[float64])
+	RegisterType(LayerType{Name: "nsf-ar", Fields: []string{"hidden", "activation", "order", "bins", "tail_bound"},
+		Example: LayerSpec{Type: "nsf-ar", Hidden: []int{6, 5}, Activation: "elu", Order: "reversed", Bins: 5, TailBound: 2.5}},
+		newNSFAR[float32], newNSFAR[float64])
 }
 
 // defaultNSFHidden is the conditioners' default hidden widths.

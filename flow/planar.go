@@ -7,7 +7,7 @@ import (
 )
 
 func init() {
-	Register("planar", newPlanarFromSpec[float32], newPlanarFromSpec[float64])
+	RegisterType(LayerType{Name: "planar", Fields: []string{}}, newPlanarFromSpec[float32], newPlanarFromSpec[float64])
 }
 
 // Planar is the planar flow of Rezende & Mohamed (2015) applied in the

@@ -7,7 +7,7 @@ import (
 )
 
 func init() {
-	Register("radial", newRadialFromSpec[float32], newRadialFromSpec[float64])
+	RegisterType(LayerType{Name: "radial", Fields: []string{}}, newRadialFromSpec[float32], newRadialFromSpec[float64])
 }
 
 // Radial is the radial flow of Rezende & Mohamed (2015) applied in the

@@ -19,7 +19,7 @@ type Config struct {
 	Kind      LossKind  // objective of both steps (default Upper)
 	Estimator Estimator // Exact (default) or Sampled (Upper only)
 	Seed      uint64    // seed of the sample estimator's generator (0: keep)
-	ClipNorm  float64   // clip the θ gradient to this global L2 norm (0: off)
+	ClipNorm  float64   // clip the θ gradient to this global L2 norm (0: train.DefaultClipNorm; negative: off), as train.Config
 	// Unpaired turns off the sample estimator's paired baseline: by
 	// default each α step evaluates the validation batch twice, with
 	// independent paths, and uses each row's twin as its baseline.
@@ -146,11 +146,7 @@ func (s *Searcher[T]) ThetaStep(trainBatch *tensor.Mat[T]) (float64, error) {
 	if err != nil {
 		return l, fmt.Errorf("θ step: %w", err)
 	}
-	if s.Cfg.ClipNorm > 0 {
-		if g := train.GradNorm(s.params); g > s.Cfg.ClipNorm {
-			train.ScaleGrads(s.params, s.Cfg.ClipNorm/g)
-		}
-	}
+	train.ClipGrads(s.params, s.Cfg.ClipNorm)
 	s.ThetaOpt.Step(s.Cfg.ThetaLR)
 	return l, nil
 }

@@ -81,6 +81,25 @@ func GradNorm[T flow.Float](params []*flow.Param[T]) float64 {
 	return math.Sqrt(s)
 }
 
+// DefaultClipNorm is the global gradient-norm clip that a ClipNorm option
+// of 0 stands for, in this package and in search.
+const DefaultClipNorm = 5.0
+
+// ClipGrads scales the gradients down to global L2 norm clipNorm when
+// their norm exceeds it, with the one rule every ClipNorm option follows:
+// 0 means DefaultClipNorm, negative means no clipping. It returns the norm
+// before clipping.
+func ClipGrads[T flow.Float](params []*flow.Param[T], clipNorm float64) float64 {
+	if clipNorm == 0 {
+		clipNorm = DefaultClipNorm
+	}
+	g := GradNorm(params)
+	if clipNorm > 0 && g > clipNorm {
+		ScaleGrads(params, clipNorm/g)
+	}
+	return g
+}
+
 // ScaleGrads multiplies every gradient by c.
 func ScaleGrads[T flow.Float](params []*flow.Param[T], c float64) {
 	tc := T(c)

@@ -1,8 +1,3 @@
-// Package train fits flows by maximum likelihood: Adam with a cosine
-// schedule and warm-up, gradient-norm clipping, validation every epoch,
-// early stopping with restore of the best weights, and detection of
-// non-finite steps (reported with the step and the layer, skipped, and the
-// learning rate lowered) so that training never yields a silent NaN model.
 package train
 
 import (
@@ -53,7 +48,7 @@ func (c *Config) defaults(steps int) {
 		c.MinLRFrac = 0.01
 	}
 	if c.ClipNorm == 0 {
-		c.ClipNorm = 5
+		c.ClipNorm = DefaultClipNorm
 	}
 	if c.Patience == 0 {
 		c.Patience = 20
