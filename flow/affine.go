@@ -2,8 +2,6 @@ package flow
 
 import (
 	"fmt"
-	"math"
-	"unsafe"
 
 	"github.com/autonf/autonf/tensor"
 )
@@ -56,40 +54,15 @@ func checkMinScale(typ string, m float64) (float64, error) {
 }
 
 // scale returns e = softplus(raw) + m and log e: in float32 with autonf's
-// float32 exp/log (the training path), in float64 with package math.
+// float32 exp/log (the training path), in float64 with package math (see
+// tensor.Exp).
 func (a *affineMap[T]) scale(raw T) (e, logE T) {
-	var zero T
-	if unsafe.Sizeof(zero) == 4 {
-		r := float32(raw)
-		var sp float32
-		if r > 0 {
-			sp = r + tensor.Log1p32(tensor.Exp32(-r))
-		} else {
-			sp = tensor.Log1p32(tensor.Exp32(r))
-		}
-		ev := sp + float32(a.minScale)
-		return T(ev), T(tensor.Log32(ev))
-	}
-	ev := softplus(float64(raw)) + float64(a.minScale)
-	return T(ev), T(math.Log(ev))
+	e = tensor.Softplus(raw) + a.minScale
+	return e, tensor.Log(e)
 }
 
 // sigmoid is 1/(1 + e^−v), the derivative of softplus.
-func sigmoid[T Float](v T) T {
-	var zero T
-	if unsafe.Sizeof(zero) == 4 {
-		return T(1 / (1 + tensor.Exp32(-float32(v))))
-	}
-	return T(1 / (1 + math.Exp(-float64(v))))
-}
-
-// softplus is log(1 + e^v), computed without overflow.
-func softplus(v float64) float64 {
-	if v > 0 {
-		return v + math.Log1p(math.Exp(-v))
-	}
-	return math.Log1p(math.Exp(v))
-}
+func sigmoid[T Float](v T) T { return 1 / (1 + tensor.Exp(-v)) }
 
 // forward writes z[:, cols] = x·e + μ and ld = Σ log e per row, and keeps
 // e (B×len(cols)) for backward.

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"fmt"
+	"github.com/autonf/autonf/tensor"
 	"math/rand/v2"
 )
 
@@ -119,7 +120,7 @@ func (c *Chain[T]) NewWork() Work {
 // Forward implements Layer.
 func (c *Chain[T]) Forward(wk Work, x, z *Mat[T], ld []T) {
 	w := wk.(*chainWork[T])
-	w.ld = grow(w.ld, x.Rows)
+	w.ld = tensor.Grow(w.ld, x.Rows)
 	clear(ld[:x.Rows])
 	cur := x
 	n := len(c.Layers)
@@ -161,7 +162,7 @@ func (c *Chain[T]) Backward(wk Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 func (c *Chain[T]) Inverse(wk Work, z, x *Mat[T], ld []T) {
 	w := wk.(*chainWork[T])
 	if ld != nil {
-		w.ld = grow(w.ld, z.Rows)
+		w.ld = tensor.Grow(w.ld, z.Rows)
 		clear(ld[:z.Rows])
 	}
 	cur := z

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"fmt"
+	"github.com/autonf/autonf/tensor"
 	"math/rand/v2"
 )
 
@@ -49,24 +50,11 @@ func NewAffineCoupling[T Float](dim int, spec LayerSpec, rng *rand.Rand) (*Affin
 	if err != nil {
 		return nil, err
 	}
-	mask := spec.Mask
-	var parity int // parity of the transformed columns
-	switch mask {
-	case "", "even":
-		mask = "even"
-	case "odd":
-		parity = 1
-	default:
-		return nil, fmt.Errorf("affine-coupling: mask %q is unknown (want even or odd)", spec.Mask)
+	mask, tr, id, err := couplingSplit("affine-coupling", spec.Mask, dim)
+	if err != nil {
+		return nil, err
 	}
-	l := &AffineCoupling[T]{dim: dim}
-	for c := 0; c < dim; c++ {
-		if c%2 == parity {
-			l.tr = append(l.tr, c)
-		} else {
-			l.id = append(l.id, c)
-		}
-	}
+	l := &AffineCoupling[T]{dim: dim, tr: tr, id: id}
 	sizes := append(append([]int{len(l.id)}, hidden...), 2*len(l.tr))
 	l.mlp = NewMLP[T]("mlp.", sizes, act, nil, rng)
 	l.aff = affineMap[T]{dim: dim, cols: l.tr, minScale: T(minScale)}
@@ -124,35 +112,10 @@ func (l *AffineCoupling[T]) NewWork() Work {
 	return &couplingWork[T]{mlp: l.mlp.NewWork(), xb: &Mat[T]{}, dpar: &Mat[T]{}, dx: &Mat[T]{}}
 }
 
-// affineGather copies columns cols of src (rows×D) into dst (rows×len(cols)).
-func affineGather[T Float](dst, src *Mat[T], cols []int) {
-	d, n := src.Cols, len(cols)
-	dst.Resize(src.Rows, n)
-	for r := 0; r < src.Rows; r++ {
-		sr := src.Data[r*d : (r+1)*d]
-		dr := dst.Data[r*n : (r+1)*n]
-		for j, c := range cols {
-			dr[j] = sr[c]
-		}
-	}
-}
-
 // conditioner runs the MLP on the identity columns of x.
 func (l *AffineCoupling[T]) conditioner(wk *couplingWork[T], x *Mat[T]) *Mat[T] {
-	affineGather(wk.xb, x, l.id)
+	gatherCols(wk.xb, x, l.id)
 	return l.mlp.Forward(wk.mlp, wk.xb)
-}
-
-// affineCopyCols copies columns cols of src into dst (both rows×D).
-func affineCopyCols[T Float](dst, src *Mat[T], cols []int) {
-	d := src.Cols
-	for r := 0; r < src.Rows; r++ {
-		sr := src.Data[r*d : (r+1)*d]
-		dr := dst.Data[r*d : (r+1)*d]
-		for _, c := range cols {
-			dr[c] = sr[c]
-		}
-	}
 }
 
 // Forward transforms the A half given the B half, copies B through and
@@ -160,11 +123,11 @@ func affineCopyCols[T Float](dst, src *Mat[T], cols []int) {
 func (l *AffineCoupling[T]) Forward(w Work, x, z *Mat[T], ld []T) {
 	wk := w.(*couplingWork[T])
 	n := x.Rows * len(l.tr)
-	wk.e = grow(wk.e, n)
+	wk.e = tensor.Grow(wk.e, n)
 	wk.x, wk.z = x, z
 	wk.par = l.conditioner(wk, x)
 	l.aff.forward(x, wk.par, z, ld, wk.e)
-	affineCopyCols(z, x, l.id)
+	copyCols(z, x, l.id)
 }
 
 // Backward writes dL/dx: dz·e on the A half, dz plus the conditioner's
@@ -180,15 +143,7 @@ func (l *AffineCoupling[T]) Backward(w Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 		return
 	}
 	l.mlp.Backward(wk.mlp, wk.dpar, wk.dx)
-	d, nb := l.dim, len(l.id)
-	for r := 0; r < rows; r++ {
-		dxr := dx.Data[r*d : (r+1)*d]
-		dzr := dz.Data[r*d : (r+1)*d]
-		gr := wk.dx.Data[r*nb : (r+1)*nb]
-		for j, c := range l.id {
-			dxr[c] = dzr[c] + gr[j]
-		}
-	}
+	scatterAddCols(dx, dz, wk.dx, l.id)
 }
 
 // Inverse recovers x_A = (z_A − μ(z_B)) / e(z_B), x_B = z_B, and writes
@@ -199,11 +154,11 @@ func (l *AffineCoupling[T]) Inverse(w Work, z, x *Mat[T], ld []T) {
 	if wk.imlp == nil {
 		wk.imlp, wk.ixb = l.mlp.NewWork(), &Mat[T]{}
 	}
-	affineGather(wk.ixb, z, l.id)
+	gatherCols(wk.ixb, z, l.id)
 	par := l.mlp.Forward(wk.imlp, wk.ixb)
 	if ld != nil {
 		ld = ld[:z.Rows]
 	}
 	l.aff.inverse(z, par, x, ld, 0, len(l.tr))
-	affineCopyCols(x, z, l.id)
+	copyCols(x, z, l.id)
 }

@@ -3,6 +3,7 @@ package flow
 import (
 	"errors"
 	"fmt"
+	"github.com/autonf/autonf/tensor"
 	"math"
 	"math/rand/v2"
 )
@@ -216,7 +217,7 @@ func (f *Flow[T]) forward(x *Mat[T], lp []T) {
 	cur := x
 	for i, l := range f.Layers {
 		f.acts[i].Resize(x.Rows, f.Dim)
-		f.lds[i] = grow(f.lds[i], x.Rows)
+		f.lds[i] = tensor.Grow(f.lds[i], x.Rows)
 		l.Forward(f.works[i], cur, f.acts[i], f.lds[i])
 		cur = f.acts[i]
 	}
@@ -264,28 +265,18 @@ func (f *Flow[T]) baseLogProb(z *Mat[T], lp []T) {
 
 // findNonFinite locates the first non-finite activation after a forward.
 func (f *Flow[T]) findNonFinite(x *Mat[T], lp []T) error {
-	if !allFinite(x.Data[:x.Rows*x.Cols]) {
+	if !tensor.AllFinite(x.Data[:x.Rows*x.Cols]) {
 		return &NonFiniteError{Layer: -1, Type: "input"}
 	}
 	for i, l := range f.Layers {
-		if !allFinite(f.acts[i].Data[:x.Rows*f.Dim]) || !allFinite(f.lds[i]) {
+		if !tensor.AllFinite(f.acts[i].Data[:x.Rows*f.Dim]) || !tensor.AllFinite(f.lds[i]) {
 			return &NonFiniteError{Layer: i, Type: l.Spec().Type}
 		}
 	}
-	if !allFinite(lp) {
+	if !tensor.AllFinite(lp) {
 		return &NonFiniteError{Layer: len(f.Layers), Type: "base"}
 	}
 	return nil
-}
-
-func allFinite[T Float](v []T) bool {
-	for _, x := range v {
-		f := float64(x)
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return false
-		}
-	}
-	return true
 }
 
 // LogProb writes log p(x) of each row of x into out (len x.Rows), in chunks
@@ -306,7 +297,7 @@ func (f *Flow[T]) logProb(x *Mat[T], out []T) error {
 		hi := min(lo+chunkRows, x.Rows)
 		xc := x.SliceRows(lo, hi)
 		f.forward(xc, out[lo:hi])
-		if !allFinite(out[lo:hi]) {
+		if !tensor.AllFinite(out[lo:hi]) {
 			return f.findNonFinite(xc, out[lo:hi])
 		}
 	}
@@ -358,7 +349,7 @@ func (f *Flow[T]) inverse(z *Mat[T], logProb bool) (*Mat[T], []T) {
 		zc := z.SliceRows(lo, hi)
 		if logProb {
 			f.baseLogProb(zc, lp[lo:hi])
-			ld = grow(ld, n)
+			ld = tensor.Grow(ld, n)
 		}
 		cur := zc
 		for i := len(f.Layers) - 1; i >= 0; i-- {
@@ -446,7 +437,7 @@ func (f *Flow[T]) NLLGrad(x *Mat[T]) (float64, error) {
 // x's rows.
 func (f *Flow[T]) nllGrad(x *Mat[T], total int) (float64, error) {
 	n := x.Rows
-	f.lp = grow(f.lp, n)
+	f.lp = tensor.Grow(f.lp, n)
 	f.forward(x, f.lp)
 	var sum float64
 	for _, v := range f.lp {
@@ -478,7 +469,7 @@ func (f *Flow[T]) nllGrad(x *Mat[T], total int) (float64, error) {
 			}
 		}
 	}
-	f.dld = grow(f.dld, n)
+	f.dld = tensor.Grow(f.dld, n)
 	for i := range f.dld {
 		f.dld[i] = -inv
 	}
@@ -495,11 +486,4 @@ func (f *Flow[T]) nllGrad(x *Mat[T], total int) (float64, error) {
 		g = dx
 	}
 	return -sum, nil
-}
-
-func grow[T Float](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, n)
-	}
-	return s[:n]
 }

@@ -210,33 +210,21 @@ func checkFields(spec LayerSpec) error {
 
 // NewLayer builds one layer from its spec.
 func NewLayer[T Float](dim int, spec LayerSpec, rng *rand.Rand) (Layer[T], error) {
-	var zero T
-	switch any(zero).(type) {
-	case float32:
-		c, ok := ctors32[spec.Type]
-		if !ok {
-			return nil, unknownType(spec.Type)
-		}
-		if err := checkFields(spec); err != nil {
-			return nil, err
-		}
-		l, err := c(dim, spec, rng)
-		if err != nil {
-			return nil, err
-		}
-		return any(l).(Layer[T]), nil
-	default:
-		c, ok := ctors64[spec.Type]
-		if !ok {
-			return nil, unknownType(spec.Type)
-		}
-		if err := checkFields(spec); err != nil {
-			return nil, err
-		}
-		l, err := c(dim, spec, rng)
-		if err != nil {
-			return nil, err
-		}
-		return any(l).(Layer[T]), nil
+	if _, ok := types[spec.Type]; !ok {
+		return nil, unknownType(spec.Type)
 	}
+	if err := checkFields(spec); err != nil {
+		return nil, err
+	}
+	var l any
+	var err error
+	if tensor.Is32[T]() {
+		l, err = ctors32[spec.Type](dim, spec, rng)
+	} else {
+		l, err = ctors64[spec.Type](dim, spec, rng)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return l.(Layer[T]), nil
 }

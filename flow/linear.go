@@ -259,8 +259,8 @@ func (l *LULinear[T]) Cost() Cost {
 // assemble fills the dense L, M = U + diag(s), s and the log-det in wk.
 func (l *LULinear[T]) assemble(wk *luWork[T]) {
 	d := l.dim
-	wk.lm, wk.mm = grow(wk.lm, d*d), grow(wk.mm, d*d)
-	wk.s = grow(wk.s, d)
+	wk.lm, wk.mm = tensor.Grow(wk.lm, d*d), tensor.Grow(wk.mm, d*d)
+	wk.s = tensor.Grow(wk.s, d)
 	clear(wk.lm)
 	clear(wk.mm)
 	lo, up := l.Lower.Value, l.Upper.Value
@@ -271,7 +271,7 @@ func (l *LULinear[T]) assemble(wk *luWork[T]) {
 			wk.lm[i*d+j] = lo[i*(i-1)/2+j]
 			wk.mm[j*d+i] = up[i*(i-1)/2+j]
 		}
-		s := slSoftplus(float64(l.Diag.Value[i])) + l.eps
+		s := tensor.Softplus(float64(l.Diag.Value[i])) + l.eps
 		wk.s[i] = T(s)
 		wk.mm[i*d+i] = T(s)
 		ld += math.Log(s)
@@ -285,7 +285,7 @@ func (l *LULinear[T]) Forward(work Work, x, z *Mat[T], ld []T) {
 	d, n := l.dim, x.Rows
 	wk.x = x
 	l.assemble(wk)
-	wk.w = grow(wk.w, d*d)
+	wk.w = tensor.Grow(wk.w, d*d)
 	tensor.Gemm(false, false, d, d, d, 1, wk.lm, d, wk.mm, d, 0, wk.w, d)
 	b := l.Bias.Value
 	for r := 0; r < n; r++ {
@@ -317,7 +317,7 @@ func (l *LULinear[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 			lam += v
 		}
 	}
-	wk.dw, wk.tmp = grow(wk.dw, d*d), grow(wk.tmp, d*d)
+	wk.dw, wk.tmp = tensor.Grow(wk.dw, d*d), tensor.Grow(wk.tmp, d*d)
 	tensor.Gemm(true, false, d, d, n, 1, dz.Data, d, wk.x.Data, d, 0, wk.dw, d)
 	// dL/dL = dW·Mᵀ.
 	if d > 1 {
@@ -351,7 +351,7 @@ func (l *LULinear[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
 	wk := work.(*luWork[T])
 	d, n := l.dim, z.Rows
 	l.assemble(wk)
-	wk.ili, wk.imi, wk.iw = grow(wk.ili, d*d), grow(wk.imi, d*d), grow(wk.iw, d*d)
+	wk.ili, wk.imi, wk.iw = tensor.Grow(wk.ili, d*d), tensor.Grow(wk.imi, d*d), tensor.Grow(wk.iw, d*d)
 	li, mi, wi := wk.ili, wk.imi, wk.iw // L⁻¹, M⁻¹, W⁻¹
 	lm, mm := wk.lm, wk.mm
 	clear(li)
@@ -384,7 +384,7 @@ func (l *LULinear[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
 	}
 	tensor.Gemm(false, false, d, d, d, 1, mi, d, li, d, 0, wi, d)
 	// x = z·W⁻ᵀ − W⁻¹b.
-	wk.ib = grow(wk.ib, d)
+	wk.ib = tensor.Grow(wk.ib, d)
 	b := l.Bias.Value
 	for i := 0; i < d; i++ {
 		var c T

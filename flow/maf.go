@@ -2,6 +2,7 @@ package flow
 
 import (
 	"fmt"
+	"github.com/autonf/autonf/tensor"
 	"math/rand/v2"
 )
 
@@ -53,20 +54,9 @@ func NewMAF[T Float](dim int, spec LayerSpec, rng *rand.Rand) (*MAF[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	order := spec.Order
-	perm := make([]int, dim)
-	switch order {
-	case "", "natural":
-		order = "natural"
-		for k := range perm {
-			perm[k] = k
-		}
-	case "reversed":
-		for k := range perm {
-			perm[k] = dim - 1 - k
-		}
-	default:
-		return nil, fmt.Errorf("maf: order %q is unknown (want natural or reversed)", spec.Order)
+	order, perm, err := arOrder("maf", spec.Order, dim)
+	if err != nil {
+		return nil, err
 	}
 	sizes := append(append([]int{dim}, hidden...), 2*dim)
 	masks := MADEMasks[T](dim, hidden, 2, perm)
@@ -147,7 +137,7 @@ func (l *MAF[T]) NewWork() Work {
 func (l *MAF[T]) Forward(w Work, x, z *Mat[T], ld []T) {
 	wk := w.(*mafWork[T])
 	n := x.Rows * l.dim
-	wk.e = grow(wk.e, n)
+	wk.e = tensor.Grow(wk.e, n)
 	wk.x, wk.z = x, z
 	wk.par = l.made.Forward(wk.mlp, x)
 	l.aff.forward(x, wk.par, z, ld, wk.e)

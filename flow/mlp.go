@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"unsafe"
 
 	"github.com/autonf/autonf/tensor"
 )
@@ -277,7 +276,7 @@ func activate[T Float](a Activation, v []T) {
 			}
 		}
 	default:
-		if v32, ok := asFloat32(v); ok {
+		if v32, ok := tensor.As32(v); ok {
 			tensor.ReLU32(v32)
 			return
 		}
@@ -302,8 +301,8 @@ func activateGrad[T Float](a Activation, y, g []T) {
 			}
 		}
 	default:
-		if y32, ok := asFloat32(y); ok {
-			g32, _ := asFloat32(g)
+		if y32, ok := tensor.As32(y); ok {
+			g32, _ := tensor.As32(g)
 			tensor.ReLUGrad32(y32, g32)
 			return
 		}
@@ -315,19 +314,10 @@ func activateGrad[T Float](a Activation, y, g []T) {
 	}
 }
 
-// asFloat32 reinterprets a []T as []float32 when T is float32.
-func asFloat32[T Float](v []T) ([]float32, bool) {
-	var zero T
-	if unsafe.Sizeof(zero) != 4 || len(v) == 0 {
-		return nil, false
-	}
-	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(v))), len(v)), true
-}
-
 // addInto sets dst += src (SIMD for float32).
 func addInto[T Float](dst, src []T) {
-	if d32, ok := asFloat32(dst); ok {
-		s32, _ := asFloat32(src)
+	if d32, ok := tensor.As32(dst); ok {
+		s32, _ := tensor.As32(src)
 		tensor.Add32(d32, s32)
 		return
 	}
@@ -338,8 +328,8 @@ func addInto[T Float](dst, src []T) {
 
 // mulInto sets dst *= src element-wise (SIMD for float32).
 func mulInto[T Float](dst, src []T) {
-	if d32, ok := asFloat32(dst); ok {
-		s32, _ := asFloat32(src)
+	if d32, ok := tensor.As32(dst); ok {
+		s32, _ := tensor.As32(src)
 		tensor.Mul32(d32, s32)
 		return
 	}

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"fmt"
+	"github.com/autonf/autonf/tensor"
 	"math"
 	"math/rand/v2"
 )
@@ -80,7 +81,7 @@ func (l *ActNorm[T]) InitFromData(x *Mat[T]) {
 
 // inverseScales fills wk.inv with exp(−log_scale) and returns the log-det.
 func (l *ActNorm[T]) inverseScales(wk *actNormWork[T]) T {
-	wk.inv = grow(wk.inv, l.dim)
+	wk.inv = tensor.Grow(wk.inv, l.dim)
 	var ld float64
 	for j, v := range l.LogScale.Value {
 		wk.inv[j] = T(math.Exp(-float64(v)))
@@ -139,7 +140,7 @@ func (l *ActNorm[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
 	wk := work.(*actNormWork[T])
 	d := l.dim
 	loc := l.Loc.Value
-	wk.iscale = grow(wk.iscale, d)
+	wk.iscale = tensor.Grow(wk.iscale, d)
 	var ldv float64
 	for j, v := range l.LogScale.Value {
 		wk.iscale[j] = T(math.Exp(float64(v)))
@@ -291,8 +292,8 @@ func (l *BatchNorm[T]) Forward(work Work, x, z *Mat[T], ld []T) {
 	wk := work.(*batchNormWork[T])
 	d, n := l.dim, x.Rows
 	wk.training = l.training
-	wk.invStd, wk.scale = grow(wk.invStd, d), grow(wk.scale, d)
-	wk.mu = grow(wk.mu, d)
+	wk.invStd, wk.scale = tensor.Grow(wk.invStd, d), tensor.Grow(wk.scale, d)
+	wk.mu = tensor.Grow(wk.mu, d)
 	mu := wk.mu
 	ldv := 0.0
 	if l.training && n > 0 {
@@ -341,7 +342,7 @@ func (l *BatchNorm[T]) Forward(work Work, x, z *Mat[T], ld []T) {
 func (l *BatchNorm[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 	wk := work.(*batchNormWork[T])
 	d, n := l.dim, dz.Rows
-	wk.sg, wk.sgx = grow(wk.sg, d), grow(wk.sgx, d)
+	wk.sg, wk.sgx = tensor.Grow(wk.sg, d), tensor.Grow(wk.sgx, d)
 	sg, sgx := wk.sg, wk.sgx
 	clear(sg)
 	clear(sgx)
@@ -393,7 +394,7 @@ func (l *BatchNorm[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 func (l *BatchNorm[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
 	d := l.dim
 	wk := work.(*batchNormWork[T])
-	wk.iscale = grow(wk.iscale, d)
+	wk.iscale = tensor.Grow(wk.iscale, d)
 	ldv := 0.0
 	for j := 0; j < d; j++ {
 		v := float64(l.RunningVar[j]) + l.eps
@@ -417,7 +418,7 @@ func (l *BatchNorm[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
 // (two passes, float64 accumulation), reusing mean and vr when large enough.
 func slColumnMoments[T Float](x *Mat[T], mean, vr []float64) ([]float64, []float64) {
 	d, n := x.Cols, x.Rows
-	mean, vr = slGrowF64(mean, d), slGrowF64(vr, d)
+	mean, vr = tensor.Grow(mean, d), tensor.Grow(vr, d)
 	clear(mean)
 	clear(vr)
 	for r := 0; r < n; r++ {

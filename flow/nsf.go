@@ -97,23 +97,12 @@ func newNSFCoupling[T Float](dim int, spec LayerSpec, rng *rand.Rand) (Layer[T],
 	if err != nil {
 		return nil, fmt.Errorf("nsf-coupling: %w", err)
 	}
-	first := 0
-	switch spec.Mask {
-	case "", "even":
-		spec.Mask = "even"
-	case "odd":
-		first = 1
-	default:
-		return nil, fmt.Errorf("nsf-coupling: mask %q is unknown (want even or odd)", spec.Mask)
+	mask, tr, id, err := couplingSplit("nsf-coupling", spec.Mask, dim)
+	if err != nil {
+		return nil, err
 	}
-	l := &NSFCoupling[T]{dim: dim, spline: spl}
-	for j := 0; j < dim; j++ {
-		if j%2 == first {
-			l.tIdx = append(l.tIdx, j)
-		} else {
-			l.cIdx = append(l.cIdx, j)
-		}
-	}
+	spec.Mask = mask
+	l := &NSFCoupling[T]{dim: dim, spline: spl, tIdx: tr, cIdx: id}
 	sizes := append(append([]int{len(l.cIdx)}, spec.Hidden...), len(l.tIdx)*spl.NumParams())
 	l.net = NewMLP[T]("mlp.", sizes, act, nil, rng)
 	l.spec = spec
@@ -145,28 +134,15 @@ func (l *NSFCoupling[T]) Cost() Cost {
 	return Cost{Params: l.net.NumParams(), ForwardFLOPs: f, InverseFLOPs: f, InversePasses: 1}
 }
 
-// gather copies the conditioning columns of src into dst.
-func (l *NSFCoupling[T]) gather(src, dst *Mat[T]) {
-	dc := len(l.cIdx)
-	dst.Resize(src.Rows, dc)
-	for r := 0; r < src.Rows; r++ {
-		row := src.Data[r*l.dim : (r+1)*l.dim]
-		out := dst.Data[r*dc : (r+1)*dc]
-		for j, c := range l.cIdx {
-			out[j] = row[c]
-		}
-	}
-}
-
 // Forward transforms the masked half through the conditioned spline.
 func (l *NSFCoupling[T]) Forward(wk Work, x, z *Mat[T], ld []T) {
 	w := wk.(*nsfCouplingWork[T])
 	d, P, R := l.dim, l.spline.NumParams(), l.spline.ScratchLen()
 	n, dt := x.Rows, len(l.tIdx)
 	w.rows = n
-	l.gather(x, w.xc)
+	gatherCols(w.xc, x, l.cIdx)
 	theta := l.net.Forward(w.mw, w.xc)
-	w.scr = grow(w.scr, n*dt*R)
+	w.scr = tensor.Grow(w.scr, n*dt*R)
 	for r := 0; r < n; r++ {
 		xr := x.Data[r*d : (r+1)*d]
 		zr := z.Data[r*d : (r+1)*d]
@@ -209,14 +185,7 @@ func (l *NSFCoupling[T]) Backward(wk Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 	}
 	w.dxc.Resize(n, dc)
 	l.net.Backward(w.mw, w.dtheta, w.dxc)
-	for r := 0; r < n; r++ {
-		dzr := dz.Data[r*d : (r+1)*d]
-		dxr := dx.Data[r*d : (r+1)*d]
-		g := w.dxc.Data[r*dc : (r+1)*dc]
-		for j, c := range l.cIdx {
-			dxr[c] = dzr[c] + g[j]
-		}
-	}
+	scatterAddCols(dx, dz, w.dxc, l.cIdx)
 }
 
 // Inverse inverts the splines given the unchanged half.
@@ -227,9 +196,9 @@ func (l *NSFCoupling[T]) Inverse(wk Work, z, x *Mat[T], ld []T) {
 	if w.imw == nil {
 		w.imw, w.izc = l.net.NewWork(), &Mat[T]{}
 	}
-	l.gather(z, w.izc)
+	gatherCols(w.izc, z, l.cIdx)
 	theta := l.net.Forward(w.imw, w.izc)
-	w.iscr = grow(w.iscr, R)
+	w.iscr = tensor.Grow(w.iscr, R)
 	scr := w.iscr
 	for r := 0; r < n; r++ {
 		zr := z.Data[r*d : (r+1)*d]
@@ -291,20 +260,11 @@ func newNSFAR[T Float](dim int, spec LayerSpec, rng *rand.Rand) (Layer[T], error
 	if err != nil {
 		return nil, fmt.Errorf("nsf-ar: %w", err)
 	}
-	order := make([]int, dim)
-	switch spec.Order {
-	case "", "natural":
-		spec.Order = "natural"
-		for k := range order {
-			order[k] = k
-		}
-	case "reversed":
-		for k := range order {
-			order[k] = dim - 1 - k
-		}
-	default:
-		return nil, fmt.Errorf("nsf-ar: order %q is unknown (want natural or reversed)", spec.Order)
+	name, order, err := arOrder("nsf-ar", spec.Order, dim)
+	if err != nil {
+		return nil, err
 	}
+	spec.Order = name
 	P := spl.NumParams()
 	sizes := append(append([]int{dim}, spec.Hidden...), dim*P)
 	masks := MADEMasks[T](dim, spec.Hidden, P, order)
@@ -358,7 +318,7 @@ func (l *NSFAR[T]) Forward(wk Work, x, z *Mat[T], ld []T) {
 	n := x.Rows
 	w.rows = n
 	theta := l.net.Forward(w.mw, x)
-	w.scr = grow(w.scr, n*d*R)
+	w.scr = tensor.Grow(w.scr, n*d*R)
 	for r := 0; r < n; r++ {
 		xr := x.Data[r*d : (r+1)*d]
 		zr := z.Data[r*d : (r+1)*d]
@@ -416,7 +376,7 @@ func (l *NSFAR[T]) Inverse(wk Work, z, x *Mat[T], ld []T) {
 			}
 		}
 	}
-	w.iscr = grow(w.iscr, R)
+	w.iscr = tensor.Grow(w.iscr, R)
 	if w.istep == nil {
 		x.Zero() // unsolved variables must be finite (0·NaN)
 	} else {

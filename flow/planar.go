@@ -2,6 +2,7 @@ package flow
 
 import (
 	"fmt"
+	"github.com/autonf/autonf/tensor"
 	"math"
 	"math/rand/v2"
 )
@@ -120,7 +121,7 @@ func (l *Planar[T]) coef(uhat []T) planarCoef {
 		copy(uhat, u)
 		return co
 	}
-	m := slSoftplus(wu) - 1
+	m := tensor.Softplus(wu) - 1
 	co.q, co.dq = m, slSigmoid(wu)
 	co.c = (m - wu) / s
 	c := T(co.c)
@@ -135,8 +136,8 @@ func (l *Planar[T]) Forward(work Work, x, z *Mat[T], ld []T) {
 	wk := work.(*planarWork[T])
 	d, n := l.dim, x.Rows
 	wk.x = x
-	wk.uhat = grow(wk.uhat, d)
-	wk.h, wk.hp, wk.g = grow(wk.h, n), grow(wk.hp, n), grow(wk.g, n)
+	wk.uhat = tensor.Grow(wk.uhat, d)
+	wk.h, wk.hp, wk.g = tensor.Grow(wk.h, n), tensor.Grow(wk.hp, n), tensor.Grow(wk.g, n)
 	wk.co = l.coef(wk.uhat)
 	q := T(wk.co.q)
 	w, b, uhat := l.W.Value, l.B.Value[0], wk.uhat
@@ -167,7 +168,7 @@ func (l *Planar[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 	q := T(co.q)
 	u, w := l.U.Value, l.W.Value
 	gw, gb := l.W.Grad, l.B.Grad
-	wk.gu = grow(wk.gu, d)
+	wk.gu = tensor.Grow(wk.gu, d)
 	gu := wk.gu
 	clear(gu)
 	var dq, db T // dL/dq through the log-det, dL/db
@@ -224,7 +225,7 @@ func (l *Planar[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 func (l *Planar[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
 	wk := work.(*planarWork[T])
 	d := l.dim
-	wk.uhat = grow(wk.uhat, d)
+	wk.uhat = tensor.Grow(wk.uhat, d)
 	co := l.coef(wk.uhat)
 	w, uhat := l.W.Value, wk.uhat
 	b := float64(l.B.Value[0])
@@ -277,14 +278,6 @@ func planarSolve(t, q, b float64) float64 {
 		a = next
 	}
 	return a
-}
-
-// slSoftplus is log(1 + eˣ), computed without overflow.
-func slSoftplus(x float64) float64 {
-	if x > 0 {
-		return x + math.Log1p(math.Exp(-x))
-	}
-	return math.Log1p(math.Exp(x))
 }
 
 // slSoftplusInv is the inverse of softplus: log(eʸ − 1), y > 0.

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"fmt"
+	"github.com/autonf/autonf/tensor"
 	"math"
 	"math/rand/v2"
 )
@@ -97,8 +98,8 @@ func (l *Radial[T]) Cost() Cost {
 
 func (l *Radial[T]) ab() radialAB {
 	ar, br := float64(l.AlphaRaw.Value[0]), float64(l.BetaRaw.Value[0])
-	a := slSoftplus(ar)
-	return radialAB{alpha: a, beta: slSoftplus(br) - a, sa: slSigmoid(ar), sb: slSigmoid(br)}
+	a := tensor.Softplus(ar)
+	return radialAB{alpha: a, beta: tensor.Softplus(br) - a, sa: slSigmoid(ar), sb: slSigmoid(br)}
 }
 
 // Forward computes z = x + βh(x − x0) and its log-det.
@@ -106,7 +107,7 @@ func (l *Radial[T]) Forward(work Work, x, z *Mat[T], ld []T) {
 	wk := work.(*radialWork[T])
 	d, n := l.dim, x.Rows
 	wk.x = x
-	wk.r, wk.h = slGrowF64(wk.r, n), slGrowF64(wk.h, n)
+	wk.r, wk.h = tensor.Grow(wk.r, n), tensor.Grow(wk.h, n)
 	ab := l.ab()
 	wk.ab = ab
 	alpha, beta := ab.alpha, ab.beta
@@ -139,7 +140,7 @@ func (l *Radial[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 	alpha, beta := wk.ab.alpha, wk.ab.beta
 	dm1 := float64(d - 1)
 	gx0 := l.X0.Grad
-	wk.v = grow(wk.v, d)
+	wk.v = tensor.Grow(wk.v, d)
 	v := wk.v
 	var dAlpha, dBeta float64 // dL/dα, dL/dβ
 	for r := 0; r < n; r++ {
@@ -218,11 +219,4 @@ func (l *Radial[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
 			ld[r] = T(dm1*math.Log1p(beta*h) + math.Log1p(beta*alpha*h*h))
 		}
 	}
-}
-
-func slGrowF64(s []float64, n int) []float64 {
-	if cap(s) < n {
-		return make([]float64, n)
-	}
-	return s[:n]
 }

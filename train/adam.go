@@ -2,7 +2,6 @@ package train
 
 import (
 	"math"
-	"unsafe"
 
 	"github.com/autonf/autonf/tensor"
 
@@ -44,10 +43,10 @@ func (a *Adam[T]) Step(lr float64) {
 	for i, p := range a.Params {
 		m, v := a.m[i], a.v[i]
 		if a.WeightDecay == 0 {
-			if p32, ok := f32(p.Value); ok {
-				g32, _ := f32(p.Grad)
-				m32, _ := f32(m)
-				v32, _ := f32(v)
+			if p32, ok := tensor.As32(p.Value); ok {
+				g32, _ := tensor.As32(p.Grad)
+				m32, _ := tensor.As32(m)
+				v32, _ := tensor.As32(v)
 				tensor.Adam32(p32, g32, m32, v32, float32(b1), float32(b2), float32(step), float32(eps))
 				continue
 			}
@@ -124,14 +123,4 @@ func CosineLR(base float64, t, warmup, total int, minFrac float64) float64 {
 		p = 1
 	}
 	return base * (minFrac + (1-minFrac)*0.5*(1+math.Cos(math.Pi*p)))
-}
-
-// f32 reinterprets a []T as []float32 when T is float32 (for the SIMD
-// update).
-func f32[T flow.Float](v []T) ([]float32, bool) {
-	var zero T
-	if unsafe.Sizeof(zero) != 4 || len(v) == 0 {
-		return nil, false
-	}
-	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(v))), len(v)), true
 }
