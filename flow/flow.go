@@ -26,14 +26,23 @@ type Flow[T Float] struct {
 	// its own core (data parallelism: every shard runs on a replica of the
 	// layers with its own workspaces and gradients). 0 means GOMAXPROCS; 1
 	// runs everything on the calling goroutine. Flows with BatchNorm always
-	// run unsharded (batch statistics must see the whole batch).
+	// run unsharded (batch statistics must see the whole batch), and so do
+	// flows with a layer that cannot be rebuilt from its spec (a user's
+	// unregistered layer type, a wrapper layer): see replicable.
 	Workers int
 
 	par       *parallel[T]
 	batchNorm int8 // 0 unknown, 1 the flow has a BatchNorm layer, −1 not
+	replicas  int8 // 0 unknown, 1 replicas built from the spec are the flow's layers, −1 not (see replicable)
 
 	// Learnable base parameters (diag-normal only): mean and log std.
 	BaseMean, BaseLogStd *Param[T]
+
+	// theta and grad hold every learnable value and gradient in Params
+	// order; each Param's Value and Grad are views into them (see
+	// ParamData). nil when a layer keeps its parameters where the flow
+	// cannot re-point them.
+	theta, grad []T
 
 	params  []NamedParam[T] // cached by Params
 	buffers []NamedParam[T] // cached by Buffers
@@ -87,6 +96,119 @@ func (f *Flow[T]) init() {
 		f.acts[i] = &Mat[T]{}
 	}
 	f.gA, f.gB = &Mat[T]{}, &Mat[T]{}
+	f.flatten()
+}
+
+// paramStorage lists the Param structs that own l's storage: a Chain's
+// Params are renamed copies, so its sub-layers' are used.
+func paramStorage[T Float](l Layer[T]) []*Param[T] {
+	if c, ok := l.(*Chain[T]); ok {
+		var ps []*Param[T]
+		for _, s := range c.Layers {
+			ps = append(ps, paramStorage(s)...)
+		}
+		return ps
+	}
+	return l.Params()
+}
+
+// flatten moves every learnable value and gradient into one buffer each
+// (theta, grad), re-pointing each Param's Value and Grad at its view, so
+// that optimisers, clipping, snapshots and the data-parallel reduce are
+// one-slice operations. When a layer's Params do not report the storage
+// it computes with (a layer that hands out copies), the old storage is
+// put back and the flow keeps per-parameter buffers.
+func (f *Flow[T]) flatten() {
+	var store []*Param[T]
+	seen := map[*Param[T]]bool{}
+	for _, l := range f.Layers {
+		for _, p := range paramStorage(l) {
+			if !seen[p] {
+				seen[p] = true
+				store = append(store, p)
+			}
+		}
+	}
+	if f.BaseMean != nil {
+		store = append(store, f.BaseMean, f.BaseLogStd)
+	}
+	n := 0
+	for _, p := range store {
+		if len(p.Grad) != len(p.Value) {
+			return
+		}
+		n += len(p.Value)
+	}
+	theta, grad := make([]T, n), make([]T, n)
+	type old struct{ v, g []T }
+	saved := make([]old, len(store))
+	off := 0
+	for i, p := range store {
+		k := len(p.Value)
+		saved[i] = old{p.Value, p.Grad}
+		copy(theta[off:off+k], p.Value)
+		copy(grad[off:off+k], p.Grad)
+		p.Value, p.Grad = theta[off:off+k:off+k], grad[off:off+k:off+k]
+		off += k
+	}
+	// Check that the flow's parameter list sees exactly the flat views, in
+	// order.
+	off = 0
+	ok := true
+	for _, p := range f.Params() {
+		k := len(p.Value)
+		if k > 0 && (off+k > n || &p.Value[0] != &theta[off] || &p.Grad[0] != &grad[off]) {
+			ok = false
+			break
+		}
+		off += k
+	}
+	f.params = nil
+	if !ok || off != n {
+		for i, p := range store {
+			p.Value, p.Grad = saved[i].v, saved[i].g
+		}
+		return
+	}
+	f.theta, f.grad = theta, grad
+}
+
+// flat reports whether every parameter still views theta and grad (a
+// later flatten of another flow over the same layers re-points them; this
+// flow then falls back to per-parameter loops).
+func (f *Flow[T]) flat() bool {
+	if f.theta == nil {
+		return false
+	}
+	off := 0
+	for _, p := range f.Params() {
+		k := len(p.Value)
+		if k > 0 && (&p.Value[0] != &f.theta[off] || &p.Grad[0] != &f.grad[off]) {
+			f.theta, f.grad = nil, nil
+			return false
+		}
+		off += k
+	}
+	return true
+}
+
+// ParamData returns the one buffer holding every learnable value in Params
+// order (each Param's Value is a view into it), or nil when the flow keeps
+// per-parameter storage: a layer whose Params hand out copies, or layers
+// that a flow built later over the same layers has re-pointed.
+func (f *Flow[T]) ParamData() []T {
+	if !f.flat() {
+		return nil
+	}
+	return f.theta
+}
+
+// GradData is ParamData for the gradients.
+func (f *Flow[T]) GradData() []T {
+	if !f.flat() {
+		return nil
+	}
+	return f.grad
 }
 
 // Spec returns the flow's architecture spec (complete: every default and
@@ -154,6 +276,10 @@ func (f *Flow[T]) NumParams() int {
 
 // ZeroGrad clears every gradient.
 func (f *Flow[T]) ZeroGrad() {
+	if f.flat() {
+		clear(f.grad)
+		return
+	}
 	for _, p := range f.Params() {
 		clear(p.Grad)
 	}

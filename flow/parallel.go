@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"reflect"
 	"runtime"
 
 	"github.com/autonf/autonf/tensor"
@@ -56,10 +57,55 @@ func (f *Flow[T]) shards(rows int) int {
 		w = runtime.GOMAXPROCS(0)
 	}
 	w = min(w, rows/minShardRows)
-	if w <= 1 || f.hasBatchNorm() {
+	if w <= 1 || f.hasBatchNorm() || !f.replicable() {
 		return 1
 	}
 	return w
+}
+
+// replicable reports whether the flow's replicas, built from its spec,
+// are the same layers as the flow's own: same concrete types (chains
+// followed) and the same parameters. A layer of an unregistered type, or a
+// wrapper that reports the wrapped layer's spec, is not; such a flow runs
+// unsharded (correct, on one core) rather than panicking or silently
+// computing with different layers in the other shards.
+func (f *Flow[T]) replicable() bool {
+	if f.replicas != 0 {
+		return f.replicas > 0
+	}
+	f.replicas = -1
+	r, err := Build[T](f.Spec(), nil)
+	if err != nil || !sameLayers(f.Layers, r.Layers) {
+		return false
+	}
+	a, b := f.Params(), r.Params()
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || len(a[i].Value) != len(b[i].Value) {
+			return false
+		}
+	}
+	f.replicas = 1
+	return true
+}
+
+// sameLayers reports whether a and b have the same concrete layer types,
+// position by position (chains compared recursively).
+func sameLayers[T Float](a, b []Layer[T]) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if reflect.TypeOf(a[i]) != reflect.TypeOf(b[i]) {
+			return false
+		}
+		if ca, ok := a[i].(*Chain[T]); ok && !sameLayers(ca.Layers, b[i].(*Chain[T]).Layers) {
+			return false
+		}
+	}
+	return true
 }
 
 func (f *Flow[T]) hasBatchNorm() bool {
@@ -104,9 +150,14 @@ func (f *Flow[T]) replicasFor(w int) *parallel[T] {
 		runtime.AddCleanup(f, func(c chan parJob[T]) { close(c) }, jobs)
 	}
 	master := f.Params()
+	flat := f.flat()
 	for r := 0; r < w-1; r++ {
-		for i, mp := range master {
-			copy(p.params[r][i].Value, mp.Value)
+		if rp := p.replicas[r]; flat && rp.flat() {
+			copy(rp.theta, f.theta)
+		} else {
+			for i, mp := range master {
+				copy(p.params[r][i].Value, mp.Value)
+			}
 		}
 		p.replicas[r].SetTraining(p.training)
 	}
@@ -155,9 +206,7 @@ func (p *parallel[T]) collect(w int, sum float64, err error) (float64, error) {
 func (f *Flow[T]) parallelNLLGrad(x *Mat[T], w int) (float64, error) {
 	p := f.replicasFor(w)
 	for r := 0; r < w-1; r++ {
-		for _, q := range p.params[r] {
-			clear(q.Grad)
-		}
+		p.replicas[r].ZeroGrad()
 	}
 	n := x.Rows
 	tensor.BeginSerial()
@@ -169,14 +218,17 @@ func (f *Flow[T]) parallelNLLGrad(x *Mat[T], w int) (float64, error) {
 	p.view0 = rows(x, lo0, hi0)
 	sum, err := f.nllGrad(&p.view0, n)
 	sum, err = p.collect(w, sum, err)
-	// Reduce the replicas' gradients into the master's.
+	// Reduce the replicas' gradients into the master's: one vector add per
+	// replica over the flat gradient buffers.
 	master := f.Params()
+	flat := f.flat()
 	for r := 0; r < w-1; r++ {
+		if rp := p.replicas[r]; flat && rp.flat() {
+			addInto(f.grad, rp.grad)
+			continue
+		}
 		for i, q := range p.params[r] {
-			g := master[i].Grad
-			for k, v := range q.Grad {
-				g[k] += v
-			}
+			addInto(master[i].Grad, q.Grad)
 		}
 	}
 	return sum / float64(n), err
