@@ -184,8 +184,11 @@ type arWork[T Float] struct {
 }
 
 // NewWork allocates an empty workspace.
-func (l *Autoregressive[T, Tr]) NewWork() Work {
-	return &arWork[T]{mlp: l.made.NewWork(), dpar: &Mat[T]{}, gx: &Mat[T]{}}
+func (l *Autoregressive[T, Tr]) NewWork() Work { return l.NewWorkGrads(nil) }
+
+// NewWorkGrads implements ShardedLayer.
+func (l *Autoregressive[T, Tr]) NewWorkGrads(grads [][]T) Work {
+	return &arWork[T]{mlp: l.made.NewWorkGrads(grads), dpar: &Mat[T]{}, gx: &Mat[T]{}}
 }
 
 // Forward computes z = f(x; θ(x)) and ld = Σ log|f'| per row.

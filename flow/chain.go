@@ -117,6 +117,34 @@ func (c *Chain[T]) NewWork() Work {
 	return w
 }
 
+// NewWorkGrads implements ShardedLayer: each sub-layer's workspace is bound
+// to its share of grads. It returns nil when a sub-layer is not a
+// ShardedLayer.
+func (c *Chain[T]) NewWorkGrads(grads [][]T) Work {
+	w := &chainWork[T]{g1: &Mat[T]{}, g2: &Mat[T]{}}
+	off := 0
+	for _, l := range c.Layers {
+		sl, ok := l.(ShardedLayer[T])
+		if !ok {
+			return nil
+		}
+		k := len(l.Params())
+		var g [][]T
+		if grads != nil {
+			g = grads[off : off+k]
+		}
+		off += k
+		sw := sl.NewWorkGrads(g)
+		if sw == nil && k > 0 {
+			return nil
+		}
+		w.works = append(w.works, sw)
+		w.outs = append(w.outs, &Mat[T]{})
+		w.iouts = append(w.iouts, &Mat[T]{})
+	}
+	return w
+}
+
 // Forward implements Layer.
 func (c *Chain[T]) Forward(wk Work, x, z *Mat[T], ld []T) {
 	w := wk.(*chainWork[T])

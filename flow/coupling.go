@@ -145,8 +145,11 @@ type couplingWork[T Float] struct {
 }
 
 // NewWork allocates an empty workspace.
-func (l *Coupling[T, Tr]) NewWork() Work {
-	return &couplingWork[T]{mlp: l.mlp.NewWork(), xb: &Mat[T]{}, dpar: &Mat[T]{}, dx: &Mat[T]{}}
+func (l *Coupling[T, Tr]) NewWork() Work { return l.NewWorkGrads(nil) }
+
+// NewWorkGrads implements ShardedLayer.
+func (l *Coupling[T, Tr]) NewWorkGrads(grads [][]T) Work {
+	return &couplingWork[T]{mlp: l.mlp.NewWorkGrads(grads), xb: &Mat[T]{}, dpar: &Mat[T]{}, dx: &Mat[T]{}}
 }
 
 // Forward transforms the A half given the B half, copies B through and

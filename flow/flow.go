@@ -23,17 +23,20 @@ type Flow[T Float] struct {
 	Layers []Layer[T]
 
 	// Workers is the number of shards a large batch is split into, each on
-	// its own core (data parallelism: every shard runs on a replica of the
-	// layers with its own workspaces and gradients). 0 means GOMAXPROCS; 1
-	// runs everything on the calling goroutine. Flows with BatchNorm always
-	// run unsharded (batch statistics must see the whole batch), and so do
-	// flows with a layer that cannot be rebuilt from its spec (a user's
-	// unregistered layer type, a wrapper layer): see replicable.
+	// its own core. 0 means GOMAXPROCS; 1 runs everything on the calling
+	// goroutine. When every layer is a ShardedLayer, every shard runs the
+	// same layers and parameters with its own workspaces and gradient
+	// buffer; otherwise it runs a replica built from the spec, and a flow
+	// whose layers cannot be rebuilt from their spec (a user's unregistered
+	// layer type, a wrapper layer; see replicable) runs unsharded. Flows
+	// with BatchNorm always run unsharded (batch statistics must see the
+	// whole batch).
 	Workers int
 
 	par       *parallel[T]
 	batchNorm int8 // 0 unknown, 1 the flow has a BatchNorm layer, −1 not
 	replicas  int8 // 0 unknown, 1 replicas built from the spec are the flow's layers, −1 not (see replicable)
+	sharedOK  int8 // 0 unknown, 1 every layer is a ShardedLayer, −1 not (see shardable)
 
 	// Learnable base parameters (diag-normal only): mean and log std.
 	BaseMean, BaseLogStd *Param[T]
@@ -88,6 +91,7 @@ func New[T Float](dim int, layers ...Layer[T]) *Flow[T] {
 }
 
 func (f *Flow[T]) init() {
+	f.flatten() // before NewWork: a workspace may keep the Grad slices it adds into
 	f.works = make([]Work, len(f.Layers))
 	f.acts = make([]*Mat[T], len(f.Layers))
 	f.lds = make([][]T, len(f.Layers))
@@ -96,7 +100,6 @@ func (f *Flow[T]) init() {
 		f.acts[i] = &Mat[T]{}
 	}
 	f.gA, f.gB = &Mat[T]{}, &Mat[T]{}
-	f.flatten()
 }
 
 // paramStorage lists the Param structs that own l's storage: a Chain's

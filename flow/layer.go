@@ -62,7 +62,10 @@ type Layer[T Float] interface {
 	// Spec describes the layer's hyperparameters (and any fixed state such as
 	// a stored permutation) so that it can be rebuilt by Build.
 	Spec() LayerSpec
-	// Params lists the learnable parameters (nil if none).
+	// Params lists the learnable parameters (nil if none). A Flow moves
+	// them into its flat buffers when it is built (re-pointing each Param's
+	// Value and Grad before any NewWork), so a layer reads them through
+	// the Param rather than keeping the slices from its construction.
 	Params() []*Param[T]
 	// NewWork allocates a workspace for Forward/Backward/Inverse; buffers
 	// grow on first use and are reused afterwards (no allocation per step).
@@ -89,6 +92,51 @@ type Cost struct {
 	ForwardFLOPs  float64 `json:"forward_flops"`  // per row, density direction
 	InverseFLOPs  float64 `json:"inverse_flops"`  // per row, sampling direction (all passes)
 	InversePasses int     `json:"inverse_passes"` // sequential passes of the inverse
+}
+
+// ShardedLayer is implemented by layers that run data-parallel on shared
+// parameters: every per-call state lives in the Work, so calls on
+// different works may run concurrently, and NewWorkGrads binds a workspace
+// whose Backward adds dL/dθ into grads[i] (one slice per entry of Params,
+// same lengths) instead of into the Params' Grad. Flow shards a batch over
+// such layers with one gradient buffer per shard and no replica; it may
+// return nil when the layer cannot bind (a Chain with a sub-layer that is
+// not a ShardedLayer). All of autonf's layers but BatchNorm (whose batch
+// statistics need the whole batch) implement it; a user's layer can too.
+type ShardedLayer[T Float] interface {
+	NewWorkGrads(grads [][]T) Work
+}
+
+// gradSet says where a workspace's Backward adds each parameter's
+// gradient: its own slice when bound (NewWorkGrads), else the Param's Grad.
+type gradSet[T Float] struct {
+	ps []*Param[T]
+	gs [][]T
+}
+
+func bindGrads[T Float](ps []*Param[T], gs [][]T) gradSet[T] {
+	if gs == nil {
+		return gradSet[T]{}
+	}
+	if len(gs) != len(ps) {
+		panic("flow: NewWorkGrads got gradient slices for a different parameter list")
+	}
+	for i, p := range ps {
+		if len(gs[i]) != len(p.Value) {
+			panic("flow: NewWorkGrads: gradient slice " + p.Name + " has the wrong length")
+		}
+	}
+	return gradSet[T]{ps, gs}
+}
+
+// of returns the slice Backward adds p's gradient into.
+func (s gradSet[T]) of(p *Param[T]) []T {
+	for i, q := range s.ps {
+		if q == p {
+			return s.gs[i]
+		}
+	}
+	return p.Grad
 }
 
 // TrainingSetter is implemented by layers that behave differently in

@@ -109,6 +109,9 @@ func (l *Permutation[T]) Params() []*Param[T] { return nil }
 // NewWork returns nil: a permutation keeps no activations.
 func (l *Permutation[T]) NewWork() Work { return nil }
 
+// NewWorkGrads implements ShardedLayer (no parameters, no state).
+func (l *Permutation[T]) NewWorkGrads([][]T) Work { return nil }
+
 // Cost is zero FLOPs (a permutation only moves memory).
 func (l *Permutation[T]) Cost() Cost { return Cost{InversePasses: 1} }
 
@@ -191,6 +194,8 @@ type luWork[T Float] struct {
 	// Inverse's own buffers (L⁻¹, M⁻¹, W⁻¹, −W⁻¹b), so a pending Backward
 	// stays valid.
 	ili, imi, iw, ib []T
+
+	grads gradSet[T]
 }
 
 func newLULinearFromSpec[T Float](dim int, spec LayerSpec, rng *rand.Rand) (Layer[T], error) {
@@ -242,7 +247,12 @@ func (l *LULinear[T]) Params() []*Param[T] {
 }
 
 // NewWork allocates an empty workspace.
-func (l *LULinear[T]) NewWork() Work { return &luWork[T]{} }
+func (l *LULinear[T]) NewWork() Work { return l.NewWorkGrads(nil) }
+
+// NewWorkGrads implements ShardedLayer.
+func (l *LULinear[T]) NewWorkGrads(grads [][]T) Work {
+	return &luWork[T]{grads: bindGrads(l.Params(), grads)}
+}
 
 // Cost reports a dense D×D product per row in each direction (2 FLOPs per
 // multiply-add, the MLP convention).
@@ -305,7 +315,7 @@ func (l *LULinear[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 	if dx != nil {
 		tensor.Gemm(false, false, n, d, d, 1, dz.Data, d, wk.w, d, 0, dx.Data, d)
 	}
-	gb := l.Bias.Grad
+	gb := wk.grads.of(l.Bias)
 	for r := 0; r < n; r++ {
 		for j, v := range dz.Data[r*d : (r+1)*d] {
 			gb[j] += v
@@ -322,7 +332,7 @@ func (l *LULinear[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 	// dL/dL = dW·Mᵀ.
 	if d > 1 {
 		tensor.Gemm(false, true, d, d, d, 1, wk.dw, d, wk.mm, d, 0, wk.tmp, d)
-		gl := l.Lower.Grad
+		gl := wk.grads.of(l.Lower)
 		for i := 1; i < d; i++ {
 			for j := 0; j < i; j++ {
 				gl[i*(i-1)/2+j] += wk.tmp[i*d+j]
@@ -331,13 +341,13 @@ func (l *LULinear[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 	}
 	// dL/dM = Lᵀ·dW.
 	tensor.Gemm(true, false, d, d, d, 1, wk.lm, d, wk.dw, d, 0, wk.tmp, d)
-	gu := l.Upper.Grad
+	gu := wk.grads.of(l.Upper)
 	for j := 1; j < d; j++ {
 		for i := 0; i < j; i++ {
 			gu[j*(j-1)/2+i] += wk.tmp[i*d+j]
 		}
 	}
-	gd := l.Diag.Grad
+	gd := wk.grads.of(l.Diag)
 	for i := 0; i < d; i++ {
 		sig := T(slSigmoid(float64(l.Diag.Value[i])))
 		gd[i] += (wk.tmp[i*d+i] + lam/wk.s[i]) * sig

@@ -158,11 +158,16 @@ type MLPWork[T Float] struct {
 	hidden []*Mat[T] // post-activation outputs of the hidden layers
 	out    *Mat[T]
 	g1, g2 *Mat[T] // backward ping-pong buffers
+	grads  gradSet[T]
 }
 
 // NewWork allocates an empty workspace.
-func (m *MLP[T]) NewWork() *MLPWork[T] {
-	w := &MLPWork[T]{out: &Mat[T]{}, g1: &Mat[T]{}, g2: &Mat[T]{}}
+func (m *MLP[T]) NewWork() *MLPWork[T] { return m.NewWorkGrads(nil) }
+
+// NewWorkGrads allocates a workspace whose Backward adds the gradients
+// into grads (parallel to Params) instead of the Params' Grad (nil: those).
+func (m *MLP[T]) NewWorkGrads(grads [][]T) *MLPWork[T] {
+	w := &MLPWork[T]{out: &Mat[T]{}, g1: &Mat[T]{}, g2: &Mat[T]{}, grads: bindGrads(m.Params(), grads)}
 	for l := 0; l+2 < len(m.Sizes); l++ {
 		w.hidden = append(w.hidden, &Mat[T]{})
 	}
@@ -215,7 +220,7 @@ func (m *MLP[T]) Backward(w *MLPWork[T], dout *Mat[T], dx *Mat[T]) {
 		if l > 0 {
 			in = w.hidden[l-1]
 		}
-		dw := m.W[l].Grad
+		dw := w.grads.of(m.W[l])
 		bs := m.blocks[l]
 		if bs != nil {
 			for _, b := range bs {
@@ -229,7 +234,7 @@ func (m *MLP[T]) Backward(w *MLPWork[T], dout *Mat[T], dx *Mat[T]) {
 		if m.Masks != nil {
 			mulInto(dw, m.Masks[l])
 		}
-		db := m.B[l].Grad
+		db := w.grads.of(m.B[l])
 		for r := 0; r < rows; r++ {
 			addInto(db, g.Data[r*nOut:(r+1)*nOut])
 		}

@@ -36,6 +36,7 @@ type actNormWork[T Float] struct {
 	x      *Mat[T]
 	inv    []T // exp(−log_scale)
 	iscale []T // Inverse's exp(log_scale), apart so a pending Backward stays valid
+	grads  gradSet[T]
 }
 
 func newActNormFromSpec[T Float](dim int, spec LayerSpec, rng *rand.Rand) (Layer[T], error) {
@@ -55,7 +56,12 @@ func (l *ActNorm[T]) Spec() LayerSpec { return LayerSpec{Type: "actnorm"} }
 func (l *ActNorm[T]) Params() []*Param[T] { return []*Param[T]{l.Loc, l.LogScale} }
 
 // NewWork allocates an empty workspace.
-func (l *ActNorm[T]) NewWork() Work { return &actNormWork[T]{} }
+func (l *ActNorm[T]) NewWork() Work { return l.NewWorkGrads(nil) }
+
+// NewWorkGrads implements ShardedLayer.
+func (l *ActNorm[T]) NewWorkGrads(grads [][]T) Work {
+	return &actNormWork[T]{grads: bindGrads(l.Params(), grads)}
+}
 
 // Cost reports one subtract and one multiply per entry.
 func (l *ActNorm[T]) Cost() Cost {
@@ -111,7 +117,7 @@ func (l *ActNorm[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 	wk := work.(*actNormWork[T])
 	d := l.dim
 	loc, inv := l.Loc.Value, wk.inv
-	gl, gs := l.Loc.Grad, l.LogScale.Grad
+	gl, gs := wk.grads.of(l.Loc), wk.grads.of(l.LogScale)
 	var lam T
 	for r := 0; r < dz.Rows; r++ {
 		gr, xr := dz.Data[r*d:(r+1)*d], wk.x.Data[r*d:(r+1)*d]

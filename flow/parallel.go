@@ -11,14 +11,20 @@ import (
 // hand-off costs more than the second core gains.
 const minShardRows = 64
 
-// parallel holds the replicas of a flow for data parallelism. Replica r
-// has the same architecture, its own workspaces and gradient buffers, and
-// parameter values copied from the master before every sharded call.
+// parallel holds the shards of a flow for data parallelism. When every
+// layer is a ShardedLayer, shard r runs the master's own layers (the same
+// parameters) with its own workspaces, bound to its own flat gradient
+// buffer grads[r] (laid out as the master's GradData), and the reduce is
+// one vector add per shard. Otherwise shard r is a replica built from the
+// spec, with its own parameters copied from the master before every
+// sharded call (see replicable).
 type parallel[T Float] struct {
 	replicas []*Flow[T]
+	shared   bool  // shards share the master's layers
+	grads    [][]T // shared: each shard's gradient buffer
 	jobs     []chan parJob[T]
 	done     chan parResult
-	params   [][]NamedParam[T] // replicas' parameter lists
+	params   [][]NamedParam[T] // replicas' parameter lists (replica mode)
 	training bool
 	view0    Mat[T] // the master's shard view, reused
 }
@@ -57,10 +63,65 @@ func (f *Flow[T]) shards(rows int) int {
 		w = runtime.GOMAXPROCS(0)
 	}
 	w = min(w, rows/minShardRows)
-	if w <= 1 || f.hasBatchNorm() || !f.replicable() {
+	if w <= 1 || f.hasBatchNorm() || !(f.shardable() || f.replicable()) {
 		return 1
 	}
 	return w
+}
+
+// shardable reports whether every layer is a ShardedLayer that binds (a
+// test workspace is made once).
+func (f *Flow[T]) shardable() bool {
+	if f.sharedOK != 0 {
+		return f.sharedOK > 0
+	}
+	f.sharedOK = -1
+	for _, l := range f.Layers {
+		sl, ok := l.(ShardedLayer[T])
+		if !ok {
+			return false
+		}
+		if len(l.Params()) > 0 && sl.NewWorkGrads(nil) == nil {
+			return false
+		}
+	}
+	f.sharedOK = 1
+	return true
+}
+
+// newShard makes a flow that runs f's layers with its own workspaces and
+// activations, its gradients added into g (laid out as f's Params). Only
+// the parallel machinery uses it: its Params and ZeroGrad would speak of
+// f's storage.
+func (f *Flow[T]) newShard(g []T) *Flow[T] {
+	s := &Flow[T]{Dim: f.Dim, Base: f.Base, Name: f.Name, Layers: f.Layers, Workers: 1}
+	off := 0
+	view := func(p *Param[T]) []T {
+		k := len(p.Value)
+		v := g[off : off+k : off+k]
+		off += k
+		return v
+	}
+	s.works = make([]Work, len(f.Layers))
+	s.acts = make([]*Mat[T], len(f.Layers))
+	s.lds = make([][]T, len(f.Layers))
+	for i, l := range f.Layers {
+		ps := l.Params()
+		gs := make([][]T, len(ps))
+		for j, p := range ps {
+			gs[j] = view(p)
+		}
+		s.works[i] = l.(ShardedLayer[T]).NewWorkGrads(gs)
+		s.acts[i] = &Mat[T]{}
+	}
+	if f.BaseMean != nil {
+		m, ls := *f.BaseMean, *f.BaseLogStd
+		m.Grad, ls.Grad = view(f.BaseMean), view(f.BaseLogStd)
+		s.BaseMean, s.BaseLogStd = &m, &ls
+	}
+	s.gA, s.gB = &Mat[T]{}, &Mat[T]{}
+	s.batchNorm, s.sharedOK, s.replicas = -1, 1, 1
+	return s
 }
 
 // replicable reports whether the flow's replicas, built from its spec,
@@ -134,20 +195,33 @@ func (f *Flow[T]) replicasFor(w int) *parallel[T] {
 		f.par = &parallel[T]{done: make(chan parResult, 16)}
 	}
 	p := f.par
+	if len(p.replicas) == 0 {
+		p.shared = f.shardable()
+	}
 	for len(p.replicas) < w-1 {
-		r, err := Build[T](f.Spec(), nil)
-		if err != nil {
-			panic("flow: cannot replicate a flow built from its own spec: " + err.Error())
+		var r *Flow[T]
+		if p.shared {
+			g := make([]T, f.NumParams())
+			r = f.newShard(g)
+			p.grads = append(p.grads, g)
+		} else {
+			var err error
+			if r, err = Build[T](f.Spec(), nil); err != nil {
+				panic("flow: cannot replicate a flow built from its own spec: " + err.Error())
+			}
+			r.Workers = 1
+			p.params = append(p.params, r.Params())
 		}
-		r.Workers = 1
 		jobs := make(chan parJob[T], 1)
 		p.replicas = append(p.replicas, r)
 		p.jobs = append(p.jobs, jobs)
-		p.params = append(p.params, r.Params())
 		go replicaLoop(r, jobs, p.done)
 		// The worker goroutine holds only the replica and the channels;
 		// when the master flow is collected, closing the job channel ends it.
 		runtime.AddCleanup(f, func(c chan parJob[T]) { close(c) }, jobs)
+	}
+	if p.shared {
+		return p // the shards compute with the master's parameters
 	}
 	master := f.Params()
 	flat := f.flat()
@@ -206,7 +280,11 @@ func (p *parallel[T]) collect(w int, sum float64, err error) (float64, error) {
 func (f *Flow[T]) parallelNLLGrad(x *Mat[T], w int) (float64, error) {
 	p := f.replicasFor(w)
 	for r := 0; r < w-1; r++ {
-		p.replicas[r].ZeroGrad()
+		if p.shared {
+			clear(p.grads[r])
+		} else {
+			p.replicas[r].ZeroGrad()
+		}
 	}
 	n := x.Rows
 	tensor.BeginSerial()
@@ -218,11 +296,24 @@ func (f *Flow[T]) parallelNLLGrad(x *Mat[T], w int) (float64, error) {
 	p.view0 = rows(x, lo0, hi0)
 	sum, err := f.nllGrad(&p.view0, n)
 	sum, err = p.collect(w, sum, err)
-	// Reduce the replicas' gradients into the master's: one vector add per
-	// replica over the flat gradient buffers.
+	// Reduce the shards' gradients into the master's: one vector add per
+	// shard over the flat gradient buffers.
 	master := f.Params()
 	flat := f.flat()
 	for r := 0; r < w-1; r++ {
+		if p.shared {
+			if flat {
+				addInto(f.grad, p.grads[r])
+				continue
+			}
+			off := 0
+			for _, mp := range master {
+				k := len(mp.Grad)
+				addInto(mp.Grad, p.grads[r][off:off+k])
+				off += k
+			}
+			continue
+		}
 		if rp := p.replicas[r]; flat && rp.flat() {
 			addInto(f.grad, rp.grad)
 			continue

@@ -49,6 +49,7 @@ type planarWork[T Float] struct {
 	gu       []T // Σ_r dz_r·h_r, backward scratch
 	h, hp, g []T // per row: tanh(a), 1 − tanh²(a), 1 + q·(1 − tanh²(a))
 	co       planarCoef
+	grads    gradSet[T]
 }
 
 // planarCoef are the scalars of the reparameterisation.
@@ -91,7 +92,12 @@ func (l *Planar[T]) Spec() LayerSpec { return LayerSpec{Type: "planar"} }
 func (l *Planar[T]) Params() []*Param[T] { return []*Param[T]{l.U, l.W, l.B} }
 
 // NewWork allocates an empty workspace.
-func (l *Planar[T]) NewWork() Work { return &planarWork[T]{} }
+func (l *Planar[T]) NewWork() Work { return l.NewWorkGrads(nil) }
+
+// NewWorkGrads implements ShardedLayer.
+func (l *Planar[T]) NewWorkGrads(grads [][]T) Work {
+	return &planarWork[T]{grads: bindGrads(l.Params(), grads)}
+}
 
 // Cost reports the static cost, at 2 FLOPs per multiply-add (the MLP
 // convention); the inverse counts about six Newton iterations.
@@ -167,7 +173,7 @@ func (l *Planar[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 	co := wk.co
 	q := T(co.q)
 	u, w := l.U.Value, l.W.Value
-	gw, gb := l.W.Grad, l.B.Grad
+	gw, gb := wk.grads.of(l.W), wk.grads.of(l.B)
 	wk.gu = tensor.Grow(wk.gu, d)
 	gu := wk.gu
 	clear(gu)
@@ -198,7 +204,7 @@ func (l *Planar[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 		}
 	}
 	gb[0] += db
-	gU := l.U.Grad
+	gU := wk.grads.of(l.U)
 	// û = u + c·w, q = m(wᵀu), c = (m(wᵀu) − wᵀu)/‖w‖².
 	sig := T(co.dq)
 	if co.zeroW {

@@ -39,10 +39,11 @@ type Radial[T Float] struct {
 
 // radialWork holds one application's activations.
 type radialWork[T Float] struct {
-	x    *Mat[T]
-	r, h []float64 // per row ‖x − x0‖ and 1/(α + r)
-	v    []T       // backward scratch (D)
-	ab   radialAB
+	x     *Mat[T]
+	r, h  []float64 // per row ‖x − x0‖ and 1/(α + r)
+	v     []T       // backward scratch (D)
+	ab    radialAB
+	grads gradSet[T]
 }
 
 // radialAB are α, β and the derivatives of the softplus maps.
@@ -82,7 +83,12 @@ func (l *Radial[T]) Spec() LayerSpec { return LayerSpec{Type: "radial"} }
 func (l *Radial[T]) Params() []*Param[T] { return []*Param[T]{l.X0, l.AlphaRaw, l.BetaRaw} }
 
 // NewWork allocates an empty workspace.
-func (l *Radial[T]) NewWork() Work { return &radialWork[T]{} }
+func (l *Radial[T]) NewWork() Work { return l.NewWorkGrads(nil) }
+
+// NewWorkGrads implements ShardedLayer.
+func (l *Radial[T]) NewWorkGrads(grads [][]T) Work {
+	return &radialWork[T]{grads: bindGrads(l.Params(), grads)}
+}
 
 // Cost reports the static cost, at 2 FLOPs per multiply-add (the MLP
 // convention).
@@ -139,7 +145,7 @@ func (l *Radial[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 	x, x0 := wk.x, l.X0.Value
 	alpha, beta := wk.ab.alpha, wk.ab.beta
 	dm1 := float64(d - 1)
-	gx0 := l.X0.Grad
+	gx0 := wk.grads.of(l.X0)
 	wk.v = tensor.Grow(wk.v, d)
 	v := wk.v
 	var dAlpha, dBeta float64 // dL/dα, dL/dβ
@@ -176,8 +182,8 @@ func (l *Radial[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 		}
 	}
 	// α = softplus(α̂), β = softplus(β̂) − α.
-	l.AlphaRaw.Grad[0] += T((dAlpha - dBeta) * wk.ab.sa)
-	l.BetaRaw.Grad[0] += T(dBeta * wk.ab.sb)
+	wk.grads.of(l.AlphaRaw)[0] += T((dAlpha - dBeta) * wk.ab.sa)
+	wk.grads.of(l.BetaRaw)[0] += T(dBeta * wk.ab.sb)
 }
 
 // Inverse maps z back to x analytically (see the type's documentation).

@@ -15,7 +15,26 @@ type userScale[T flow.Float] struct {
 	s, t *flow.Param[T]
 }
 
-type userScaleWork[T flow.Float] struct{ x *flow.Mat[T] }
+type userScaleWork[T flow.Float] struct {
+	x      *flow.Mat[T]
+	gs, gt []T // where Backward adds the gradients
+}
+
+// shardedUserScale is userScale as a flow.ShardedLayer: it keeps all
+// per-call state in its work, and its Backward adds into the work's
+// gradient slices. bound counts the workspaces bound to shard buffers.
+type shardedUserScale[T flow.Float] struct {
+	*userScale[T]
+	bound *int
+}
+
+func (l shardedUserScale[T]) NewWorkGrads(grads [][]T) flow.Work {
+	if grads == nil {
+		return l.NewWork()
+	}
+	*l.bound++
+	return &userScaleWork[T]{gs: grads[0], gt: grads[1]}
+}
 
 func newUserScale[T flow.Float](d int) *userScale[T] {
 	l := &userScale[T]{s: flow.NewParam[T]("s", d), t: flow.NewParam[T]("t", d)}
@@ -28,9 +47,11 @@ func newUserScale[T flow.Float](d int) *userScale[T] {
 func (l *userScale[T]) Dim() int                 { return len(l.s.Value) }
 func (l *userScale[T]) Spec() flow.LayerSpec     { return flow.LayerSpec{Type: "user-scale"} }
 func (l *userScale[T]) Params() []*flow.Param[T] { return []*flow.Param[T]{l.s, l.t} }
-func (l *userScale[T]) NewWork() flow.Work       { return &userScaleWork[T]{} }
-func (l *userScale[T]) Cost() flow.Cost          { return flow.Cost{Params: 2 * l.Dim()} }
-func (l *userScale[T]) logDet() (s T)            { return sum(l.s.Value) }
+func (l *userScale[T]) NewWork() flow.Work {
+	return &userScaleWork[T]{gs: l.s.Grad, gt: l.t.Grad}
+}
+func (l *userScale[T]) Cost() flow.Cost { return flow.Cost{Params: 2 * l.Dim()} }
+func (l *userScale[T]) logDet() (s T)   { return sum(l.s.Value) }
 func sum[T flow.Float](v []T) (s T) {
 	for _, x := range v {
 		s += x
@@ -48,14 +69,15 @@ func (l *userScale[T]) Forward(w flow.Work, x, z *flow.Mat[T], ld []T) {
 	}
 }
 func (l *userScale[T]) Backward(w flow.Work, dz *flow.Mat[T], dld []T, dx *flow.Mat[T]) {
-	x := w.(*userScaleWork[T]).x
+	wk := w.(*userScaleWork[T])
+	x := wk.x
 	d := l.Dim()
 	for r := 0; r < dz.Rows; r++ {
 		for j := 0; j < d; j++ {
 			e := T(math.Exp(float64(l.s.Value[j])))
 			g := dz.Data[r*d+j]
-			l.s.Grad[j] += g*x.Data[r*d+j]*e + dld[r]
-			l.t.Grad[j] += g
+			wk.gs[j] += g*x.Data[r*d+j]*e + dld[r]
+			wk.gt[j] += g
 			if dx != nil {
 				dx.Data[r*d+j] = g * e
 			}
@@ -96,7 +118,9 @@ func (l shifted[T]) Inverse(w flow.Work, z, x *flow.Mat[T], ld []T) {
 // TestUserLayersOnTwoCores: flows with a user-defined (unregistered) layer
 // and with a wrapper layer give the same NLL and gradients on 2 workers as
 // on 1 (batch 256); they used to panic ("cannot replicate …") or compute
-// with the unwrapped layer in the other shard.
+// with the unwrapped layer in the other shard. A user layer that is a
+// flow.ShardedLayer runs sharded on the same parameters (no replica); the
+// others run unsharded.
 func TestUserLayersOnTwoCores(t *testing.T) {
 	const d, rows = 3, 256
 	build := map[string]func() *flow.Flow[float64]{
@@ -108,6 +132,11 @@ func TestUserLayersOnTwoCores(t *testing.T) {
 			maf, _ := flow.NewLayer[float64](d, flow.LayerSpec{Type: "maf", Hidden: []int{8}}, rand.New(rand.NewPCG(1, 1)))
 			return flow.New[float64](d, shifted[float64]{maf})
 		},
+	}
+	bound := 0
+	build["sharded-user-layer"] = func() *flow.Flow[float64] {
+		maf, _ := flow.NewLayer[float64](d, flow.LayerSpec{Type: "maf", Hidden: []int{8}}, rand.New(rand.NewPCG(1, 1)))
+		return flow.New[float64](d, shardedUserScale[float64]{newUserScale[float64](d), &bound}, maf)
 	}
 	for name, mk := range build {
 		t.Run(name, func(t *testing.T) {
@@ -139,6 +168,9 @@ func TestUserLayersOnTwoCores(t *testing.T) {
 				}
 			}
 		})
+	}
+	if bound == 0 {
+		t.Error("the user's ShardedLayer was not run sharded (no workspace bound to a shard's gradients)")
 	}
 }
 

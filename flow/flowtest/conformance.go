@@ -33,6 +33,9 @@ const conformanceDim = 5
 //   - gradients: Backward against central finite differences;
 //   - pending-backward: an Inverse between Forward and Backward on the same
 //     workspace does not change the Backward (the Layer contract);
+//   - bound-gradients: for a flow.ShardedLayer, a workspace from
+//     NewWorkGrads adds exactly the gradients of an unbound one into its
+//     own slices and leaves the Params' Grad alone;
 //   - alloc-free: a warm Forward+Backward and a warm Inverse allocate
 //     nothing (float32, 256 rows);
 //   - spec round trip: Spec → JSON → NewLayer gives the same spec and,
@@ -65,6 +68,7 @@ func CheckLayerType(t *testing.T, info flow.LayerType) {
 		CheckGradients(t, l, x, 1e-5)
 	})
 	t.Run("pending-backward", func(t *testing.T) { checkPendingBackward(t, build(t), x) })
+	t.Run("bound-gradients", func(t *testing.T) { checkBoundGradients(t, build(t), x) })
 	t.Run("alloc-free", func(t *testing.T) { checkAllocFree(t, info, dim) })
 	t.Run("spec-round-trip", func(t *testing.T) { checkSpecRoundTrip(t, build(t), x) })
 	t.Run("refuses-fields", func(t *testing.T) { checkRefusesFields(t, info, dim) })
@@ -129,6 +133,49 @@ func checkPendingBackward(t *testing.T, l flow.Layer[float64], x *M) {
 	for i := range refG {
 		if !slices.Equal(refG[i], gotG[i]) {
 			t.Errorf("an Inverse on the workspace between Forward and Backward changed the gradient of %s", l.Params()[i].Name)
+		}
+	}
+}
+
+func checkBoundGradients(t *testing.T, l flow.Layer[float64], x *M) {
+	sl, ok := l.(flow.ShardedLayer[float64])
+	if !ok {
+		t.Skipf("%s is not a flow.ShardedLayer (it runs unsharded or on replicas)", l.Spec().Type)
+	}
+	ref, refG := backwardOnce(l, x, nil)
+	ps := l.Params()
+	gs := make([][]float64, len(ps))
+	for i, p := range ps {
+		gs[i] = make([]float64, len(p.Value))
+		clear(p.Grad)
+	}
+	w := sl.NewWorkGrads(gs)
+	if w == nil && len(ps) > 0 {
+		t.Fatal("NewWorkGrads returned nil")
+	}
+	rng := rand.New(rand.NewPCG(8, 8))
+	dz := RandMat(rng, x.Rows, x.Cols, 1)
+	dld := make([]float64, x.Rows)
+	for i := range dld {
+		dld[i] = rng.NormFloat64()
+	}
+	z := tensor.New[float64](x.Rows, x.Cols)
+	xc := x.Clone()
+	l.Forward(w, xc, z, make([]float64, x.Rows))
+	dx := tensor.New[float64](x.Rows, x.Cols)
+	l.Backward(w, dz, dld, dx)
+	if !slices.Equal(ref.Data, dx.Data) {
+		t.Error("a bound workspace gives a different dL/dx")
+	}
+	for i, p := range ps {
+		if !slices.Equal(gs[i], refG[i]) {
+			t.Errorf("the bound gradient of %s differs from the unbound one", p.Name)
+		}
+		for _, g := range p.Grad {
+			if g != 0 {
+				t.Errorf("a bound workspace added into %s.Grad", p.Name)
+				break
+			}
 		}
 	}
 }
