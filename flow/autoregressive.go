@@ -184,16 +184,21 @@ type arWork[T Float] struct {
 }
 
 // NewWork allocates an empty workspace.
-func (l *Autoregressive[T, Tr]) NewWork() Work { return l.NewWorkGrads(nil) }
+func (l *Autoregressive[T, Tr]) NewWork() Work { return l.work(nil) }
 
-// NewWorkGrads implements ShardedLayer.
-func (l *Autoregressive[T, Tr]) NewWorkGrads(grads [][]T) Work {
+// NewOp implements ShardedLayer.
+func (l *Autoregressive[T, Tr]) NewOp(grads [][]T) Op[T] { return bindOp[T](l, l.work(grads)) }
+
+func (l *Autoregressive[T, Tr]) work(grads [][]T) *arWork[T] {
 	return &arWork[T]{mlp: l.made.NewWorkGrads(grads), dpar: &Mat[T]{}, gx: &Mat[T]{}}
 }
 
 // Forward computes z = f(x; θ(x)) and ld = Σ log|f'| per row.
 func (l *Autoregressive[T, Tr]) Forward(w Work, x, z *Mat[T], ld []T) {
-	wk := w.(*arWork[T])
+	l.forward(w.(*arWork[T]), x, z, ld)
+}
+
+func (l *Autoregressive[T, Tr]) forward(wk *arWork[T], x, z *Mat[T], ld []T) {
 	par := l.made.Forward(wk.mlp, x)
 	l.t.forward(&wk.tw, x, par, z, l.cols, ld[:x.Rows])
 }
@@ -201,7 +206,10 @@ func (l *Autoregressive[T, Tr]) Forward(w Work, x, z *Mat[T], ld []T) {
 // Backward writes dL/dx (the MADE's input gradient plus the transformer's
 // direct term) and adds the MADE's parameter gradients.
 func (l *Autoregressive[T, Tr]) Backward(w Work, dz *Mat[T], dld []T, dx *Mat[T]) {
-	wk := w.(*arWork[T])
+	l.backward(w.(*arWork[T]), dz, dld, dx)
+}
+
+func (l *Autoregressive[T, Tr]) backward(wk *arWork[T], dz *Mat[T], dld []T, dx *Mat[T]) {
 	rows := dz.Rows
 	wk.dpar.Resize(rows, l.dim*l.t.numParams())
 	var gx *Mat[T]
@@ -225,7 +233,10 @@ func (l *Autoregressive[T, Tr]) Backward(w Work, dz *Mat[T], dld []T, dx *Mat[T]
 // solved. ld (when not nil) gets the forward log-det at the returned x. It
 // uses its own buffers of w, so a pending Backward on w stays valid.
 func (l *Autoregressive[T, Tr]) Inverse(w Work, z, x *Mat[T], ld []T) {
-	wk := w.(*arWork[T])
+	l.inverse(w.(*arWork[T]), z, x, ld)
+}
+
+func (l *Autoregressive[T, Tr]) inverse(wk *arWork[T], z, x *Mat[T], ld []T) {
 	P := l.t.numParams()
 	if !wk.stepInit {
 		wk.stepInit = true

@@ -145,17 +145,22 @@ type couplingWork[T Float] struct {
 }
 
 // NewWork allocates an empty workspace.
-func (l *Coupling[T, Tr]) NewWork() Work { return l.NewWorkGrads(nil) }
+func (l *Coupling[T, Tr]) NewWork() Work { return l.work(nil) }
 
-// NewWorkGrads implements ShardedLayer.
-func (l *Coupling[T, Tr]) NewWorkGrads(grads [][]T) Work {
+// NewOp implements ShardedLayer.
+func (l *Coupling[T, Tr]) NewOp(grads [][]T) Op[T] { return bindOp[T](l, l.work(grads)) }
+
+func (l *Coupling[T, Tr]) work(grads [][]T) *couplingWork[T] {
 	return &couplingWork[T]{mlp: l.mlp.NewWorkGrads(grads), xb: &Mat[T]{}, dpar: &Mat[T]{}, dx: &Mat[T]{}}
 }
 
 // Forward transforms the A half given the B half, copies B through and
 // writes ld = Σ log|f'|.
 func (l *Coupling[T, Tr]) Forward(w Work, x, z *Mat[T], ld []T) {
-	wk := w.(*couplingWork[T])
+	l.forward(w.(*couplingWork[T]), x, z, ld)
+}
+
+func (l *Coupling[T, Tr]) forward(wk *couplingWork[T], x, z *Mat[T], ld []T) {
 	gatherCols(wk.xb, x, l.id)
 	par := l.mlp.Forward(wk.mlp, wk.xb)
 	l.t.forward(&wk.tw, x, par, z, l.tr, ld[:x.Rows])
@@ -166,7 +171,10 @@ func (l *Coupling[T, Tr]) Forward(w Work, x, z *Mat[T], ld []T) {
 // plus the conditioner's input gradient on the B half; it adds the
 // conditioner's parameter gradients.
 func (l *Coupling[T, Tr]) Backward(w Work, dz *Mat[T], dld []T, dx *Mat[T]) {
-	wk := w.(*couplingWork[T])
+	l.backward(w.(*couplingWork[T]), dz, dld, dx)
+}
+
+func (l *Coupling[T, Tr]) backward(wk *couplingWork[T], dz *Mat[T], dld []T, dx *Mat[T]) {
 	wk.dpar.Resize(dz.Rows, len(l.tr)*l.t.numParams())
 	l.t.backward(&wk.tw, dz, dld, wk.dpar, dx, l.tr)
 	if dx == nil {
@@ -182,7 +190,10 @@ func (l *Coupling[T, Tr]) Backward(w Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 // is not nil. It has its own buffers in w, so a pending Backward on w
 // stays valid.
 func (l *Coupling[T, Tr]) Inverse(w Work, z, x *Mat[T], ld []T) {
-	wk := w.(*couplingWork[T])
+	l.inverse(w.(*couplingWork[T]), z, x, ld)
+}
+
+func (l *Coupling[T, Tr]) inverse(wk *couplingWork[T], z, x *Mat[T], ld []T) {
 	if wk.imlp == nil {
 		wk.imlp, wk.ixb, wk.ilde = l.mlp.NewWork(), &Mat[T]{}, &Mat[T]{}
 	}

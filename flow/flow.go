@@ -49,9 +49,9 @@ type Flow[T Float] struct {
 
 	params  []NamedParam[T] // cached by Params
 	buffers []NamedParam[T] // cached by Buffers
-	works   []Work
-	acts    []*Mat[T] // acts[i] = output of layer i
-	lds     [][]T     // lds[i] = log-det of layer i
+	ops     []Op[T]         // ops[i] applies layer i
+	acts    []*Mat[T]       // acts[i] = output of layer i
+	lds     [][]T           // lds[i] = log-det of layer i
 	gA      *Mat[T]
 	gB      *Mat[T]
 	dld     []T
@@ -92,11 +92,11 @@ func New[T Float](dim int, layers ...Layer[T]) *Flow[T] {
 
 func (f *Flow[T]) init() {
 	f.flatten() // before NewWork: a workspace may keep the Grad slices it adds into
-	f.works = make([]Work, len(f.Layers))
+	f.ops = make([]Op[T], len(f.Layers))
 	f.acts = make([]*Mat[T], len(f.Layers))
 	f.lds = make([][]T, len(f.Layers))
 	for i, l := range f.Layers {
-		f.works[i] = l.NewWork()
+		f.ops[i] = NewOp(l)
 		f.acts[i] = &Mat[T]{}
 	}
 	f.gA, f.gB = &Mat[T]{}, &Mat[T]{}
@@ -311,7 +311,7 @@ func (f *Flow[T]) InitFromData(x *Mat[T]) {
 		}
 		out := &Mat[T]{}
 		out.Resize(cur.Rows, f.Dim)
-		l.Forward(l.NewWork(), cur, out, ld)
+		NewOp(l).Forward(cur, out, ld)
 		cur = out
 	}
 }
@@ -344,10 +344,10 @@ func (e *NonFiniteError) Unwrap() error { return ErrNonFinite }
 // f.lds, and writes log p(x) per row into lp.
 func (f *Flow[T]) forward(x *Mat[T], lp []T) {
 	cur := x
-	for i, l := range f.Layers {
+	for i := range f.Layers {
 		f.acts[i].Resize(x.Rows, f.Dim)
 		f.lds[i] = tensor.Grow(f.lds[i], x.Rows)
-		l.Forward(f.works[i], cur, f.acts[i], f.lds[i])
+		f.ops[i].Forward(cur, f.acts[i], f.lds[i])
 		cur = f.acts[i]
 	}
 	f.baseLogProb(cur, lp)
@@ -491,7 +491,7 @@ func (f *Flow[T]) inverse(z *Mat[T], logProb bool) (*Mat[T], []T) {
 			if logProb {
 				ldp = ld
 			}
-			f.Layers[i].Inverse(f.works[i], cur, out, ldp)
+			f.ops[i].Inverse(cur, out, ldp)
 			if logProb {
 				for r, v := range ld {
 					lp[lo+r] += v
@@ -611,7 +611,7 @@ func (f *Flow[T]) nllGrad(x *Mat[T], total int) (float64, error) {
 			}
 			dx.Resize(n, f.Dim)
 		}
-		f.Layers[i].Backward(f.works[i], g, f.dld, dx)
+		f.ops[i].Backward(g, f.dld, dx)
 		g = dx
 	}
 	return -sum, nil

@@ -94,18 +94,70 @@ type Cost struct {
 	InversePasses int     `json:"inverse_passes"` // sequential passes of the inverse
 }
 
-// ShardedLayer is implemented by layers that run data-parallel on shared
-// parameters: every per-call state lives in the Work, so calls on
-// different works may run concurrently, and NewWorkGrads binds a workspace
-// whose Backward adds dL/dθ into grads[i] (one slice per entry of Params,
-// same lengths) instead of into the Params' Grad. Flow shards a batch over
-// such layers with one gradient buffer per shard and no replica; it may
-// return nil when the layer cannot bind (a Chain with a sub-layer that is
-// not a ShardedLayer). All of autonf's layers but BatchNorm (whose batch
-// statistics need the whole batch) implement it; a user's layer can too.
-type ShardedLayer[T Float] interface {
-	NewWorkGrads(grads [][]T) Work
+// Op is one application of a layer, bound to a workspace of its own: the
+// typed form of the layer's Forward, Backward and Inverse (no workspace
+// handle to pass, nothing to type-assert). The supernet keeps one op per
+// tree node; Flow keeps one per layer and shard. The Layer rule holds per
+// op: Backward differentiates the op's most recent Forward while that
+// Forward's x and z and the parameters are unchanged, and Inverse never
+// invalidates it.
+type Op[T Float] interface {
+	Forward(x, z *Mat[T], ld []T)
+	Backward(dz *Mat[T], dld []T, dx *Mat[T])
+	Inverse(z, x *Mat[T], ld []T)
 }
+
+// ShardedLayer is implemented by layers that bind typed ops and run
+// data-parallel on shared parameters: NewOp returns an op over a fresh
+// workspace whose Backward adds dL/dθ into grads[i] (one slice per entry of
+// Params, same lengths), or into the Params' Grad when grads is nil. All
+// per-call state lives in the op, so ops of one layer may run
+// concurrently; Flow shards a batch over such layers with one gradient
+// buffer per shard and no replica. Every autonf layer implements it
+// (BatchNorm's flows still run unsharded: batch statistics need the whole
+// batch); a user's layer can too.
+type ShardedLayer[T Float] interface {
+	NewOp(grads [][]T) Op[T]
+}
+
+// NewOp binds l to a fresh workspace: l's own typed op when it is a
+// ShardedLayer, else an adapter over its Work-based methods (a user's
+// layer).
+func NewOp[T Float](l Layer[T]) Op[T] {
+	if sl, ok := l.(ShardedLayer[T]); ok {
+		return sl.NewOp(nil)
+	}
+	return &workOp[T]{l: l, w: l.NewWork()}
+}
+
+// workOp adapts a layer's Work-based methods to an Op.
+type workOp[T Float] struct {
+	l Layer[T]
+	w Work
+}
+
+func (o *workOp[T]) Forward(x, z *Mat[T], ld []T)             { o.l.Forward(o.w, x, z, ld) }
+func (o *workOp[T]) Backward(dz *Mat[T], dld []T, dx *Mat[T]) { o.l.Backward(o.w, dz, dld, dx) }
+func (o *workOp[T]) Inverse(z, x *Mat[T], ld []T)             { o.l.Inverse(o.w, z, x, ld) }
+
+// typedLayer is what an autonf layer implements over its own workspace
+// type W; bindOp turns it into an Op without any type assertion.
+type typedLayer[T Float, W any] interface {
+	forward(w *W, x, z *Mat[T], ld []T)
+	backward(w *W, dz *Mat[T], dld []T, dx *Mat[T])
+	inverse(w *W, z, x *Mat[T], ld []T)
+}
+
+type boundOp[T Float, W any, L typedLayer[T, W]] struct {
+	l L
+	w *W
+}
+
+func (o *boundOp[T, W, L]) Forward(x, z *Mat[T], ld []T)             { o.l.forward(o.w, x, z, ld) }
+func (o *boundOp[T, W, L]) Backward(dz *Mat[T], dld []T, dx *Mat[T]) { o.l.backward(o.w, dz, dld, dx) }
+func (o *boundOp[T, W, L]) Inverse(z, x *Mat[T], ld []T)             { o.l.inverse(o.w, z, x, ld) }
+
+func bindOp[T Float, W any, L typedLayer[T, W]](l L, w *W) Op[T] { return &boundOp[T, W, L]{l, w} }
 
 // gradSet says where a workspace's Backward adds each parameter's
 // gradient: its own slice when bound (NewWorkGrads), else the Param's Grad.

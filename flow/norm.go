@@ -56,10 +56,12 @@ func (l *ActNorm[T]) Spec() LayerSpec { return LayerSpec{Type: "actnorm"} }
 func (l *ActNorm[T]) Params() []*Param[T] { return []*Param[T]{l.Loc, l.LogScale} }
 
 // NewWork allocates an empty workspace.
-func (l *ActNorm[T]) NewWork() Work { return l.NewWorkGrads(nil) }
+func (l *ActNorm[T]) NewWork() Work { return l.work(nil) }
 
-// NewWorkGrads implements ShardedLayer.
-func (l *ActNorm[T]) NewWorkGrads(grads [][]T) Work {
+// NewOp implements ShardedLayer.
+func (l *ActNorm[T]) NewOp(grads [][]T) Op[T] { return bindOp[T](l, l.work(grads)) }
+
+func (l *ActNorm[T]) work(grads [][]T) *actNormWork[T] {
 	return &actNormWork[T]{grads: bindGrads(l.Params(), grads)}
 }
 
@@ -98,7 +100,10 @@ func (l *ActNorm[T]) inverseScales(wk *actNormWork[T]) T {
 
 // Forward computes z = (x − loc)·exp(−log_scale) and the constant log-det.
 func (l *ActNorm[T]) Forward(work Work, x, z *Mat[T], ld []T) {
-	wk := work.(*actNormWork[T])
+	l.forward(work.(*actNormWork[T]), x, z, ld)
+}
+
+func (l *ActNorm[T]) forward(wk *actNormWork[T], x, z *Mat[T], ld []T) {
 	d := l.dim
 	wk.x = x
 	ldv := l.inverseScales(wk)
@@ -114,7 +119,10 @@ func (l *ActNorm[T]) Forward(work Work, x, z *Mat[T], ld []T) {
 
 // Backward: dx = dz·exp(−log_scale); dloc = −Σ dx; dlog_scale = −Σ dz⊙z − Σ dld.
 func (l *ActNorm[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
-	wk := work.(*actNormWork[T])
+	l.backward(work.(*actNormWork[T]), dz, dld, dx)
+}
+
+func (l *ActNorm[T]) backward(wk *actNormWork[T], dz *Mat[T], dld []T, dx *Mat[T]) {
 	d := l.dim
 	loc, inv := l.Loc.Value, wk.inv
 	gl, gs := wk.grads.of(l.Loc), wk.grads.of(l.LogScale)
@@ -143,7 +151,10 @@ func (l *ActNorm[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 
 // Inverse computes x = z·exp(log_scale) + loc.
 func (l *ActNorm[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
-	wk := work.(*actNormWork[T])
+	l.inverse(work.(*actNormWork[T]), z, x, ld)
+}
+
+func (l *ActNorm[T]) inverse(wk *actNormWork[T], z, x *Mat[T], ld []T) {
 	d := l.dim
 	loc := l.Loc.Value
 	wk.iscale = tensor.Grow(wk.iscale, d)
@@ -211,6 +222,7 @@ type batchNormWork[T Float] struct {
 	sg, sgx  []T // backward scratch: Σ_r dz, Σ_r dz⊙x̂ per column
 	mean, vr []float64
 	training bool // mode of the last Forward
+	grads    gradSet[T]
 }
 
 func newBatchNormFromSpec[T Float](dim int, spec LayerSpec, rng *rand.Rand) (Layer[T], error) {
@@ -273,6 +285,12 @@ func (l *BatchNorm[T]) Training() bool { return l.training }
 // NewWork allocates an empty workspace.
 func (l *BatchNorm[T]) NewWork() Work { return &batchNormWork[T]{} }
 
+// NewOp implements ShardedLayer (a flow with BatchNorm still runs
+// unsharded: the batch statistics must see the whole batch).
+func (l *BatchNorm[T]) NewOp(grads [][]T) Op[T] {
+	return bindOp[T](l, &batchNormWork[T]{grads: bindGrads(l.Params(), grads)})
+}
+
 // Cost reports normalising and scaling each entry (plus the batch
 // statistics in training).
 func (l *BatchNorm[T]) Cost() Cost {
@@ -295,7 +313,10 @@ func (l *BatchNorm[T]) InitFromData(x *Mat[T]) {
 // Forward normalises x with the batch statistics (training) or the running
 // averages (evaluation).
 func (l *BatchNorm[T]) Forward(work Work, x, z *Mat[T], ld []T) {
-	wk := work.(*batchNormWork[T])
+	l.forward(work.(*batchNormWork[T]), x, z, ld)
+}
+
+func (l *BatchNorm[T]) forward(wk *batchNormWork[T], x, z *Mat[T], ld []T) {
 	d, n := l.dim, x.Rows
 	wk.training = l.training
 	wk.invStd, wk.scale = tensor.Grow(wk.invStd, d), tensor.Grow(wk.scale, d)
@@ -346,7 +367,10 @@ func (l *BatchNorm[T]) Forward(work Work, x, z *Mat[T], ld []T) {
 // through the batch mean and variance (and the log-det's dependence on the
 // variance).
 func (l *BatchNorm[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
-	wk := work.(*batchNormWork[T])
+	l.backward(work.(*batchNormWork[T]), dz, dld, dx)
+}
+
+func (l *BatchNorm[T]) backward(wk *batchNormWork[T], dz *Mat[T], dld []T, dx *Mat[T]) {
 	d, n := l.dim, dz.Rows
 	wk.sg, wk.sgx = tensor.Grow(wk.sg, d), tensor.Grow(wk.sgx, d)
 	sg, sgx := wk.sg, wk.sgx
@@ -364,7 +388,7 @@ func (l *BatchNorm[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 		}
 	}
 	sc, inv := wk.scale, wk.invStd
-	gg, gb := l.LogGamma.Grad, l.Beta.Grad
+	gg, gb := wk.grads.of(l.LogGamma), wk.grads.of(l.Beta)
 	for j := 0; j < d; j++ {
 		gb[j] += sg[j]
 		gg[j] += sc[j]*sgx[j] + lam
@@ -398,8 +422,11 @@ func (l *BatchNorm[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 // Inverse computes x = (z − β)·exp(−γ)·√(v + eps) + μ with the running
 // averages, whatever the mode.
 func (l *BatchNorm[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
+	l.inverse(work.(*batchNormWork[T]), z, x, ld)
+}
+
+func (l *BatchNorm[T]) inverse(wk *batchNormWork[T], z, x *Mat[T], ld []T) {
 	d := l.dim
-	wk := work.(*batchNormWork[T])
 	wk.iscale = tensor.Grow(wk.iscale, d)
 	ldv := 0.0
 	for j := 0; j < d; j++ {

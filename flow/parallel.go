@@ -69,24 +69,34 @@ func (f *Flow[T]) shards(rows int) int {
 	return w
 }
 
-// shardable reports whether every layer is a ShardedLayer that binds (a
-// test workspace is made once).
+// shardable reports whether every layer is bindable.
 func (f *Flow[T]) shardable() bool {
 	if f.sharedOK != 0 {
 		return f.sharedOK > 0
 	}
 	f.sharedOK = -1
 	for _, l := range f.Layers {
-		sl, ok := l.(ShardedLayer[T])
-		if !ok {
-			return false
-		}
-		if len(l.Params()) > 0 && sl.NewWorkGrads(nil) == nil {
+		if !bindable(l) {
 			return false
 		}
 	}
 	f.sharedOK = 1
 	return true
+}
+
+// bindable reports whether l binds ops to shard gradient buffers: it is a
+// ShardedLayer, and for a Chain so is every sub-layer.
+func bindable[T Float](l Layer[T]) bool {
+	if c, ok := l.(*Chain[T]); ok {
+		for _, s := range c.Layers {
+			if !bindable(s) {
+				return false
+			}
+		}
+		return true
+	}
+	_, ok := l.(ShardedLayer[T])
+	return ok
 }
 
 // newShard makes a flow that runs f's layers with its own workspaces and
@@ -102,7 +112,7 @@ func (f *Flow[T]) newShard(g []T) *Flow[T] {
 		off += k
 		return v
 	}
-	s.works = make([]Work, len(f.Layers))
+	s.ops = make([]Op[T], len(f.Layers))
 	s.acts = make([]*Mat[T], len(f.Layers))
 	s.lds = make([][]T, len(f.Layers))
 	for i, l := range f.Layers {
@@ -111,7 +121,7 @@ func (f *Flow[T]) newShard(g []T) *Flow[T] {
 		for j, p := range ps {
 			gs[j] = view(p)
 		}
-		s.works[i] = l.(ShardedLayer[T]).NewWorkGrads(gs)
+		s.ops[i] = l.(ShardedLayer[T]).NewOp(gs)
 		s.acts[i] = &Mat[T]{}
 	}
 	if f.BaseMean != nil {

@@ -92,10 +92,12 @@ func (l *Planar[T]) Spec() LayerSpec { return LayerSpec{Type: "planar"} }
 func (l *Planar[T]) Params() []*Param[T] { return []*Param[T]{l.U, l.W, l.B} }
 
 // NewWork allocates an empty workspace.
-func (l *Planar[T]) NewWork() Work { return l.NewWorkGrads(nil) }
+func (l *Planar[T]) NewWork() Work { return l.work(nil) }
 
-// NewWorkGrads implements ShardedLayer.
-func (l *Planar[T]) NewWorkGrads(grads [][]T) Work {
+// NewOp implements ShardedLayer.
+func (l *Planar[T]) NewOp(grads [][]T) Op[T] { return bindOp[T](l, l.work(grads)) }
+
+func (l *Planar[T]) work(grads [][]T) *planarWork[T] {
 	return &planarWork[T]{grads: bindGrads(l.Params(), grads)}
 }
 
@@ -139,7 +141,10 @@ func (l *Planar[T]) coef(uhat []T) planarCoef {
 
 // Forward computes z = x + û·tanh(wᵀx + b) and its log-det.
 func (l *Planar[T]) Forward(work Work, x, z *Mat[T], ld []T) {
-	wk := work.(*planarWork[T])
+	l.forward(work.(*planarWork[T]), x, z, ld)
+}
+
+func (l *Planar[T]) forward(wk *planarWork[T], x, z *Mat[T], ld []T) {
 	d, n := l.dim, x.Rows
 	wk.x = x
 	wk.uhat = tensor.Grow(wk.uhat, d)
@@ -167,7 +172,10 @@ func (l *Planar[T]) Forward(work Work, x, z *Mat[T], ld []T) {
 // Backward propagates dL/dz and dL/dld through the planar map and the
 // reparameterisation of û.
 func (l *Planar[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
-	wk := work.(*planarWork[T])
+	l.backward(work.(*planarWork[T]), dz, dld, dx)
+}
+
+func (l *Planar[T]) backward(wk *planarWork[T], dz *Mat[T], dld []T, dx *Mat[T]) {
 	d, n := l.dim, dz.Rows
 	x, uhat := wk.x, wk.uhat
 	co := wk.co
@@ -229,7 +237,10 @@ func (l *Planar[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 // Inverse solves z = x + û·tanh(wᵀx + b) for x row by row (see the type's
 // documentation for the method and tolerance).
 func (l *Planar[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
-	wk := work.(*planarWork[T])
+	l.inverse(work.(*planarWork[T]), z, x, ld)
+}
+
+func (l *Planar[T]) inverse(wk *planarWork[T], z, x *Mat[T], ld []T) {
 	d := l.dim
 	wk.uhat = tensor.Grow(wk.uhat, d)
 	co := l.coef(wk.uhat)

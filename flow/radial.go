@@ -83,10 +83,12 @@ func (l *Radial[T]) Spec() LayerSpec { return LayerSpec{Type: "radial"} }
 func (l *Radial[T]) Params() []*Param[T] { return []*Param[T]{l.X0, l.AlphaRaw, l.BetaRaw} }
 
 // NewWork allocates an empty workspace.
-func (l *Radial[T]) NewWork() Work { return l.NewWorkGrads(nil) }
+func (l *Radial[T]) NewWork() Work { return l.work(nil) }
 
-// NewWorkGrads implements ShardedLayer.
-func (l *Radial[T]) NewWorkGrads(grads [][]T) Work {
+// NewOp implements ShardedLayer.
+func (l *Radial[T]) NewOp(grads [][]T) Op[T] { return bindOp[T](l, l.work(grads)) }
+
+func (l *Radial[T]) work(grads [][]T) *radialWork[T] {
 	return &radialWork[T]{grads: bindGrads(l.Params(), grads)}
 }
 
@@ -110,7 +112,10 @@ func (l *Radial[T]) ab() radialAB {
 
 // Forward computes z = x + βh(x − x0) and its log-det.
 func (l *Radial[T]) Forward(work Work, x, z *Mat[T], ld []T) {
-	wk := work.(*radialWork[T])
+	l.forward(work.(*radialWork[T]), x, z, ld)
+}
+
+func (l *Radial[T]) forward(wk *radialWork[T], x, z *Mat[T], ld []T) {
 	d, n := l.dim, x.Rows
 	wk.x = x
 	wk.r, wk.h = tensor.Grow(wk.r, n), tensor.Grow(wk.h, n)
@@ -140,7 +145,10 @@ func (l *Radial[T]) Forward(work Work, x, z *Mat[T], ld []T) {
 
 // Backward propagates dL/dz and dL/dld through the radial map.
 func (l *Radial[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
-	wk := work.(*radialWork[T])
+	l.backward(work.(*radialWork[T]), dz, dld, dx)
+}
+
+func (l *Radial[T]) backward(wk *radialWork[T], dz *Mat[T], dld []T, dx *Mat[T]) {
 	d, n := l.dim, dz.Rows
 	x, x0 := wk.x, l.X0.Value
 	alpha, beta := wk.ab.alpha, wk.ab.beta
@@ -188,6 +196,10 @@ func (l *Radial[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 
 // Inverse maps z back to x analytically (see the type's documentation).
 func (l *Radial[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
+	l.inverse(work.(*radialWork[T]), z, x, ld)
+}
+
+func (l *Radial[T]) inverse(_ *radialWork[T], z, x *Mat[T], ld []T) {
 	d := l.dim
 	ab := l.ab()
 	alpha, beta := ab.alpha, ab.beta

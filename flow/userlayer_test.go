@@ -28,12 +28,24 @@ type shardedUserScale[T flow.Float] struct {
 	bound *int
 }
 
-func (l shardedUserScale[T]) NewWorkGrads(grads [][]T) flow.Work {
+// userScaleOp is the user layer's typed op.
+type userScaleOp[T flow.Float] struct {
+	l *userScale[T]
+	w *userScaleWork[T]
+}
+
+func (o userScaleOp[T]) Forward(x, z *flow.Mat[T], ld []T) { o.l.Forward(o.w, x, z, ld) }
+func (o userScaleOp[T]) Backward(dz *flow.Mat[T], dld []T, dx *flow.Mat[T]) {
+	o.l.Backward(o.w, dz, dld, dx)
+}
+func (o userScaleOp[T]) Inverse(z, x *flow.Mat[T], ld []T) { o.l.Inverse(o.w, z, x, ld) }
+
+func (l shardedUserScale[T]) NewOp(grads [][]T) flow.Op[T] {
 	if grads == nil {
-		return l.NewWork()
+		return userScaleOp[T]{l.userScale, l.NewWork().(*userScaleWork[T])}
 	}
 	*l.bound++
-	return &userScaleWork[T]{gs: grads[0], gt: grads[1]}
+	return userScaleOp[T]{l.userScale, &userScaleWork[T]{gs: grads[0], gt: grads[1]}}
 }
 
 func newUserScale[T flow.Float](d int) *userScale[T] {

@@ -33,9 +33,9 @@ const conformanceDim = 5
 //   - gradients: Backward against central finite differences;
 //   - pending-backward: an Inverse between Forward and Backward on the same
 //     workspace does not change the Backward (the Layer contract);
-//   - bound-gradients: for a flow.ShardedLayer, a workspace from
-//     NewWorkGrads adds exactly the gradients of an unbound one into its
-//     own slices and leaves the Params' Grad alone;
+//   - bound-gradients: for a flow.ShardedLayer, an op from NewOp(grads)
+//     gives the Work-based Backward's dL/dx, adds exactly its parameter
+//     gradients into its own slices and leaves the Params' Grad alone;
 //   - alloc-free: a warm Forward+Backward and a warm Inverse allocate
 //     nothing (float32, 256 rows);
 //   - spec round trip: Spec → JSON → NewLayer gives the same spec and,
@@ -149,9 +149,9 @@ func checkBoundGradients(t *testing.T, l flow.Layer[float64], x *M) {
 		gs[i] = make([]float64, len(p.Value))
 		clear(p.Grad)
 	}
-	w := sl.NewWorkGrads(gs)
-	if w == nil && len(ps) > 0 {
-		t.Fatal("NewWorkGrads returned nil")
+	op := sl.NewOp(gs)
+	if op == nil {
+		t.Fatal("NewOp returned nil")
 	}
 	rng := rand.New(rand.NewPCG(8, 8))
 	dz := RandMat(rng, x.Rows, x.Cols, 1)
@@ -161,19 +161,19 @@ func checkBoundGradients(t *testing.T, l flow.Layer[float64], x *M) {
 	}
 	z := tensor.New[float64](x.Rows, x.Cols)
 	xc := x.Clone()
-	l.Forward(w, xc, z, make([]float64, x.Rows))
+	op.Forward(xc, z, make([]float64, x.Rows))
 	dx := tensor.New[float64](x.Rows, x.Cols)
-	l.Backward(w, dz, dld, dx)
+	op.Backward(dz, dld, dx)
 	if !slices.Equal(ref.Data, dx.Data) {
-		t.Error("a bound workspace gives a different dL/dx")
+		t.Error("a bound op gives a different dL/dx from the Work-based Backward")
 	}
 	for i, p := range ps {
 		if !slices.Equal(gs[i], refG[i]) {
-			t.Errorf("the bound gradient of %s differs from the unbound one", p.Name)
+			t.Errorf("the bound op's gradient of %s differs from the Work-based one", p.Name)
 		}
 		for _, g := range p.Grad {
 			if g != 0 {
-				t.Errorf("a bound workspace added into %s.Grad", p.Name)
+				t.Errorf("a bound op added into %s.Grad", p.Name)
 				break
 			}
 		}
