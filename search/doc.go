@@ -37,7 +37,7 @@
 // that shares prefixes: level i holds one node per partial path
 // (j_1, …, j_i), so one batch costs m_1 + m_1·m_2 + … + Π m_i transform
 // evaluations instead of n·Π m_i. It computes both losses and their exact
-// gradients. Every node keeps its own flow.Work and B×D output, allocated on
+// gradients. Every node keeps its own flow.Op and B×D output, allocated on
 // first use and reused, so steady-state steps allocate nothing; memory grows
 // with the number of nodes.
 //

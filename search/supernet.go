@@ -338,7 +338,7 @@ func (s *Supernet[T]) InitFromData(x *tensor.Mat[T]) error {
 			di.InitFromData(cur)
 		}
 		out := tensor.New[T](x.Rows, s.Dim)
-		l.Forward(l.NewWork(), cur, out, ld)
+		flow.NewOp(l).Forward(cur, out, ld)
 		cur = out
 	}
 	for _, l := range s.Prefix {
