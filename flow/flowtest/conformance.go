@@ -95,11 +95,7 @@ func Perturb[T flow.Float](ps []*flow.Param[T], scale float64, seed uint64) {
 // optional call in between, and returns dx and the parameter gradients.
 func backwardOnce(l flow.Layer[float64], x *M, between func(w flow.Work)) (*M, [][]float64) {
 	rng := rand.New(rand.NewPCG(8, 8))
-	dz := RandMat(rng, x.Rows, x.Cols, 1)
-	dld := make([]float64, x.Rows)
-	for i := range dld {
-		dld[i] = rng.NormFloat64()
-	}
+	dz, dld := cotangents(rng, x.Rows, x.Cols)
 	for _, p := range l.Params() {
 		clear(p.Grad)
 	}
@@ -154,11 +150,7 @@ func checkBoundGradients(t *testing.T, l flow.Layer[float64], x *M) {
 		t.Fatal("NewOp returned nil")
 	}
 	rng := rand.New(rand.NewPCG(8, 8))
-	dz := RandMat(rng, x.Rows, x.Cols, 1)
-	dld := make([]float64, x.Rows)
-	for i := range dld {
-		dld[i] = rng.NormFloat64()
-	}
+	dz, dld := cotangents(rng, x.Rows, x.Cols)
 	z := tensor.New[float64](x.Rows, x.Cols)
 	xc := x.Clone()
 	op.Forward(xc, z, make([]float64, x.Rows))

@@ -58,17 +58,24 @@ func loss(l flow.Layer[float64], x, dz *M, dld []float64) float64 {
 	return s
 }
 
+// cotangents draws the fixed random weights dz (rows×cols) and dld (rows)
+// of the scalar loss L = Σ dz⊙z + Σ dld⊙ld the checks differentiate.
+func cotangents(rng *rand.Rand, rows, cols int) (*M, []float64) {
+	dz := RandMat(rng, rows, cols, 1)
+	dld := make([]float64, rows)
+	for i := range dld {
+		dld[i] = rng.NormFloat64()
+	}
+	return dz, dld
+}
+
 // CheckGradients compares Backward's dL/dx and dL/dθ with central finite
 // differences (step 1e-6) for L = Σ dz⊙z + Σ dld⊙ld, with random dz, dld.
 // Large parameters are spot-checked on up to 64 random entries each.
 func CheckGradients(t testing.TB, l flow.Layer[float64], x *M, tol float64) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(7, 11))
-	dz := RandMat(rng, x.Rows, x.Cols, 1)
-	dld := make([]float64, x.Rows)
-	for i := range dld {
-		dld[i] = rng.NormFloat64()
-	}
+	dz, dld := cotangents(rng, x.Rows, x.Cols)
 	for _, p := range l.Params() {
 		clear(p.Grad)
 	}
