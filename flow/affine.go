@@ -35,7 +35,12 @@ func checkMinScale(typ string, m float64) (float64, error) {
 }
 
 // sigmoid is 1/(1 + e^−v), the derivative of softplus.
-func sigmoid[T Float](v T) T { return 1 / (1 + tensor.Exp(-v)) }
+func sigmoid[T Float](v T) T {
+	if tensor.Is32[T]() {
+		return T(1 / (1 + tensor.Exp32(-float32(v))))
+	}
+	return 1 / (1 + tensor.Exp(-v))
+}
 
 // affineConditioner validates and defaults the conditioner fields shared by
 // the affine layers (Hidden default [256, 256], Activation default relu)

@@ -79,6 +79,19 @@ func (a affineTr[T]) flops() float64 { return affineFLOPs }
 // float32 exp/log (the training path), in float64 with package math (see
 // tensor.Exp).
 func (a affineTr[T]) scale(raw T) (e, logE T) {
+	if tensor.Is32[T]() {
+		// Spelled out in float32: the generic tensor.Softplus/Log calls are
+		// not inlined here, and this is the training path's inner loop.
+		r := float32(raw)
+		var sp float32
+		if r > 0 {
+			sp = r + tensor.Log1p32(tensor.Exp32(-r))
+		} else {
+			sp = tensor.Log1p32(tensor.Exp32(r))
+		}
+		ev := sp + float32(a.minScale)
+		return T(ev), T(tensor.Log32(ev))
+	}
 	e = tensor.Softplus(raw) + a.minScale
 	return e, tensor.Log(e)
 }
