@@ -174,13 +174,13 @@ type arWork[T Float] struct {
 
 	// Inverse's own state (set up by the first Inverse), so a pending
 	// Backward stays valid: the incremental MADE (nil when the masks do not
-	// allow it; then full passes through ih and icol), the transformer
-	// parameters filled one variable a pass, and the per-variable log-dets.
-	stepInit   bool
-	step       *madeStepper[T]
-	ih         []*Mat[T]
-	icol       *Mat[T]
-	ipar, ilde *Mat[T]
+	// allow it; then full passes through ih and icol) and the per-variable
+	// log-dets.
+	stepInit bool
+	step     *madeStepper[T]
+	ih       []*Mat[T]
+	icol     *Mat[T]
+	ilde     *Mat[T]
 }
 
 // NewWork allocates an empty workspace.
@@ -242,8 +242,8 @@ func (l *Autoregressive[T, Tr]) inverse(wk *arWork[T], z, x *Mat[T], ld []T) {
 		wk.stepInit = true
 		wk.step = newMADEStepper(l.made, l.order, P)
 	}
-	if wk.ipar == nil {
-		wk.ipar, wk.ilde = &Mat[T]{}, &Mat[T]{}
+	if wk.ilde == nil {
+		wk.ilde = &Mat[T]{}
 	}
 	if wk.step == nil && wk.icol == nil {
 		wk.icol = &Mat[T]{}
@@ -257,8 +257,6 @@ func (l *Autoregressive[T, Tr]) inverse(wk *arWork[T], z, x *Mat[T], ld []T) {
 	} else {
 		wk.step.begin(n)
 	}
-	par := wk.ipar
-	par.Resize(n, D*P)
 	var lde *Mat[T]
 	if ld != nil {
 		lde = wk.ilde
@@ -272,10 +270,7 @@ func (l *Autoregressive[T, Tr]) inverse(wk *arWork[T], z, x *Mat[T], ld []T) {
 		} else {
 			out = l.madeColumns(wk, x, v*P, P).Data
 		}
-		for r := 0; r < n; r++ {
-			copy(par.Data[r*D*P+v*P:r*D*P+(v+1)*P], out[r*ldo:r*ldo+P])
-		}
-		l.t.inverse(&wk.tw, z, par, x, l.cols, v, v+1, lde)
+		l.t.inverse(&wk.tw, z, out, ldo, x, l.cols, v, v+1, lde)
 	}
 	if ld != nil {
 		sumRows(lde, ld[:n])

@@ -204,7 +204,7 @@ func (l *Coupling[T, Tr]) inverse(wk *couplingWork[T], z, x *Mat[T], ld []T) {
 		lde = wk.ilde
 		lde.Resize(z.Rows, len(l.tr))
 	}
-	l.t.inverse(&wk.tw, z, par, x, l.tr, 0, len(l.tr), lde)
+	l.t.inverse(&wk.tw, z, par.Data, par.Cols, x, l.tr, 0, len(l.tr), lde)
 	if ld != nil {
 		sumRows(lde, ld[:z.Rows])
 	}

@@ -25,11 +25,13 @@ type transformer[T Float] interface {
 	// is not nil, gx[:, cols] with the direct term ∂L/∂x (the conditioner's
 	// contribution is added by the caller).
 	backward(w *trWork[T], dz *Mat[T], dld []T, dpar, gx *Mat[T], cols []int)
-	// inverse writes x[:, cols[j]] for j in [lo, hi) from z and par and,
-	// when lde is not nil, lde[r, j] = log|∂z/∂x| there (lde rows ×
-	// len(cols)). It uses only w's inverse scratch, so a pending backward
-	// on w stays valid.
-	inverse(w *trWork[T], z, par, x *Mat[T], cols []int, lo, hi int, lde *Mat[T])
+	// inverse writes x[:, cols[j]] for j in [lo, hi) from z and the
+	// parameters, element j's at par[r·ldp + (j−lo)·P …] for row r (so a
+	// caller can pass one variable's columns straight from the network's
+	// output), and, when lde is not nil, lde[r, j] = log|∂z/∂x| there (lde
+	// rows × len(cols)). It uses only w's inverse scratch, so a pending
+	// backward on w stays valid.
+	inverse(w *trWork[T], z *Mat[T], par []T, ldp int, x *Mat[T], cols []int, lo, hi int, lde *Mat[T])
 }
 
 // trWork is a transformer's state between forward and backward.
@@ -116,16 +118,16 @@ func (a affineTr[T]) forward(w *trWork[T], x, par, z *Mat[T], cols []int, ld []T
 	}
 }
 
-func (a affineTr[T]) inverse(_ *trWork[T], z, par, x *Mat[T], cols []int, lo, hi int, lde *Mat[T]) {
+func (a affineTr[T]) inverse(_ *trWork[T], z *Mat[T], par []T, ldp int, x *Mat[T], cols []int, lo, hi int, lde *Mat[T]) {
 	d, n := z.Cols, len(cols)
 	for r := 0; r < z.Rows; r++ {
 		xr := x.Data[r*d : (r+1)*d]
 		zr := z.Data[r*d : (r+1)*d]
-		pr := par.Data[r*2*n : (r+1)*2*n]
+		pr := par[r*ldp : r*ldp+2*(hi-lo)]
 		for j := lo; j < hi; j++ {
 			c := cols[j]
-			ev, lg := a.scale(pr[2*j+1])
-			xr[c] = (zr[c] - pr[2*j]) / ev
+			ev, lg := a.scale(pr[2*(j-lo)+1])
+			xr[c] = (zr[c] - pr[2*(j-lo)]) / ev
 			if lde != nil {
 				lde.Data[r*n+j] = lg
 			}
@@ -213,17 +215,17 @@ func (t splineTr[T]) backward(w *trWork[T], dz *Mat[T], dld []T, dpar, gx *Mat[T
 	}
 }
 
-func (t splineTr[T]) inverse(w *trWork[T], z, par, x *Mat[T], cols []int, lo, hi int, lde *Mat[T]) {
+func (t splineTr[T]) inverse(w *trWork[T], z *Mat[T], par []T, ldp int, x *Mat[T], cols []int, lo, hi int, lde *Mat[T]) {
 	d, P := z.Cols, t.s.NumParams()
 	n := len(cols)
 	w.iscr = tensor.Grow(w.iscr, t.s.ScratchLen())
 	for r := 0; r < z.Rows; r++ {
 		zr := z.Data[r*d : (r+1)*d]
 		xr := x.Data[r*d : (r+1)*d]
-		th := par.Data[r*n*P : (r+1)*n*P]
+		th := par[r*ldp : r*ldp+(hi-lo)*P]
 		for j := lo; j < hi; j++ {
 			c := cols[j]
-			v, e := t.s.Inverse(zr[c], th[j*P:(j+1)*P], w.iscr)
+			v, e := t.s.Inverse(zr[c], th[(j-lo)*P:(j-lo+1)*P], w.iscr)
 			xr[c] = v
 			if lde != nil {
 				lde.Data[r*n+j] = e
