@@ -121,7 +121,7 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 	for i, p := range named {
 		params[i] = p.Param
 	}
-	opt := NewAdam(params)
+	opt := NewAdamFlat(params, f.ParamData(), f.GradData())
 	// The best-weights snapshot also covers buffers (BatchNorm running
 	// averages), which belong to the weights they were computed with.
 	state := append([]*flow.Param[float32](nil), params...)
