@@ -85,3 +85,57 @@ func TestZeroLayerTransform(t *testing.T) {
 		}
 	}
 }
+
+// TestFlowLayersEditable: appending to or replacing Flow.Layers after the
+// flow was built is picked up by the next call (ops, parameters, flat
+// buffers), as is a Flow made as a struct literal.
+func TestFlowLayersEditable(t *testing.T) {
+	mk := func(spec flow.LayerSpec, seed uint64) flow.Layer[float64] {
+		l, err := flow.NewLayer[float64](3, spec, rand.New(rand.NewPCG(seed, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	a, b := mk(flow.LayerSpec{Type: "maf", Hidden: []int{8}}, 1), mk(flow.LayerSpec{Type: "lu-linear"}, 2)
+	x := tensor.New[float64](300, 3)
+	for i := range x.Data {
+		x.Data[i] = float64(i%7) - 3
+	}
+	ref := flow.New[float64](3, a, b)
+	want := make([]float64, x.Rows)
+	if err := ref.LogProb(x, want); err != nil {
+		t.Fatal(err)
+	}
+	nRef := ref.NumParams()
+	check := func(name string, f *flow.Flow[float64]) {
+		t.Helper()
+		got := make([]float64, x.Rows)
+		if err := f.LogProb(x, got); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for r := range got {
+			if got[r] != want[r] {
+				t.Fatalf("%s: row %d log p %g, want %g", name, r, got[r], want[r])
+			}
+		}
+		if f.NumParams() != nRef || len(f.ParamData()) != nRef {
+			t.Fatalf("%s: %d parameters (%d flat), want %d", name, f.NumParams(), len(f.ParamData()), nRef)
+		}
+		f.Workers = 2
+		if _, err := f.NLLGrad(x); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	appended := flow.New[float64](3, a)
+	appended.Workers = 2
+	if _, err := appended.NLLGrad(x); err != nil { // builds shards over the old layer list
+		t.Fatal(err)
+	}
+	appended.Layers = append(appended.Layers, b)
+	check("appended", appended)
+	replaced := flow.New[float64](3, a, mk(flow.LayerSpec{Type: "reverse"}, 3))
+	replaced.Layers[1] = b
+	check("replaced", replaced)
+	check("literal", &flow.Flow[float64]{Dim: 3, Layers: []flow.Layer[float64]{a, b}})
+}

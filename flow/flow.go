@@ -6,6 +6,7 @@ import (
 	"github.com/autonf/autonf/tensor"
 	"math"
 	"math/rand/v2"
+	"slices"
 )
 
 // chunkRows bounds the rows processed at once by LogProb, Sample and
@@ -17,9 +18,11 @@ var log2Pi = math.Log(2 * math.Pi)
 // Flow is a base distribution and a chain of layers (data → noise order).
 // A Flow owns its workspaces and is not safe for concurrent use.
 type Flow[T Float] struct {
-	Dim    int
-	Base   string // "normal" or "diag-normal"
-	Name   string
+	Dim  int
+	Base string // "normal" or "diag-normal"
+	Name string
+	// Layers may be edited between calls (appended to, replaced): the next
+	// call rebuilds the workspaces, the parameter list and the flat buffers.
 	Layers []Layer[T]
 
 	// Workers is the number of shards a large batch is split into, each on
@@ -47,6 +50,7 @@ type Flow[T Float] struct {
 	// cannot re-point them.
 	theta, grad []T
 
+	built   []Layer[T]      // Layers as of the last init (see sync)
 	params  []NamedParam[T] // cached by Params
 	buffers []NamedParam[T] // cached by Buffers
 	ops     []Op[T]         // ops[i] applies layer i
@@ -91,6 +95,7 @@ func New[T Float](dim int, layers ...Layer[T]) *Flow[T] {
 }
 
 func (f *Flow[T]) init() {
+	f.built = slices.Clone(f.Layers)
 	f.flatten() // before NewWork: a workspace may keep the Grad slices it adds into
 	f.ops = make([]Op[T], len(f.Layers))
 	f.acts = make([]*Mat[T], len(f.Layers))
@@ -100,6 +105,46 @@ func (f *Flow[T]) init() {
 		f.acts[i] = &Mat[T]{}
 	}
 	f.gA, f.gB = &Mat[T]{}, &Mat[T]{}
+}
+
+// sync re-initialises the flow when Layers was changed since it was built
+// (a layer appended, removed or replaced, or a Flow made as a struct
+// literal): ops, activation buffers, the parameter list and the flat
+// buffers are rebuilt, and the shards dropped. Every exported method calls
+// it first, so editing Layers between calls is safe.
+func (f *Flow[T]) sync() {
+	if f.ops != nil && len(f.built) == len(f.Layers) {
+		same := true
+		for i, l := range f.Layers {
+			if !sameLayer(f.built[i], l) {
+				same = false
+				break
+			}
+		}
+		if same {
+			return
+		}
+	}
+	// The old shards' goroutines idle until the flow is collected (their
+	// job channels are closed by the cleanup registered with them).
+	f.par = nil
+	f.params, f.buffers = nil, nil
+	f.batchNorm, f.replicas, f.sharedOK = 0, 0, 0
+	if f.Base == "" {
+		f.Base = "normal"
+	}
+	f.init()
+}
+
+// sameLayer reports whether a and b are the same layer value; layers of a
+// type that cannot be compared count as the same.
+func sameLayer[T Float](a, b Layer[T]) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = true
+		}
+	}()
+	return a == b
 }
 
 // paramStorage lists the Param structs that own l's storage: a Chain's
@@ -158,7 +203,7 @@ func (f *Flow[T]) flatten() {
 	// order.
 	off = 0
 	ok := true
-	for _, p := range f.Params() {
+	for _, p := range f.paramList() {
 		k := len(p.Value)
 		if k > 0 && (off+k > n || &p.Value[0] != &theta[off] || &p.Grad[0] != &grad[off]) {
 			ok = false
@@ -184,7 +229,7 @@ func (f *Flow[T]) flat() bool {
 		return false
 	}
 	off := 0
-	for _, p := range f.Params() {
+	for _, p := range f.paramList() {
 		k := len(p.Value)
 		if k > 0 && (&p.Value[0] != &f.theta[off] || &p.Grad[0] != &f.grad[off]) {
 			f.theta, f.grad = nil, nil
@@ -200,6 +245,7 @@ func (f *Flow[T]) flat() bool {
 // per-parameter storage: a layer whose Params hand out copies, or layers
 // that a flow built later over the same layers has re-pointed.
 func (f *Flow[T]) ParamData() []T {
+	f.sync()
 	if !f.flat() {
 		return nil
 	}
@@ -208,6 +254,7 @@ func (f *Flow[T]) ParamData() []T {
 
 // GradData is ParamData for the gradients.
 func (f *Flow[T]) GradData() []T {
+	f.sync()
 	if !f.flat() {
 		return nil
 	}
@@ -233,6 +280,12 @@ type NamedParam[T Float] struct {
 // Params lists every learnable parameter with a unique name. The list is
 // built once; the layers must not change afterwards.
 func (f *Flow[T]) Params() []NamedParam[T] {
+	f.sync()
+	return f.paramList()
+}
+
+// paramList is Params without the sync (for init and the internals).
+func (f *Flow[T]) paramList() []NamedParam[T] {
 	if f.params != nil {
 		return f.params
 	}
@@ -253,6 +306,7 @@ func (f *Flow[T]) Params() []NamedParam[T] {
 // running averages), named like Params ("layers.3.running_mean"). Built
 // once, like Params.
 func (f *Flow[T]) Buffers() []NamedParam[T] {
+	f.sync()
 	if f.buffers != nil {
 		return f.buffers
 	}
@@ -270,8 +324,9 @@ func (f *Flow[T]) Buffers() []NamedParam[T] {
 
 // NumParams counts the learnable scalars.
 func (f *Flow[T]) NumParams() int {
+	f.sync()
 	n := 0
-	for _, p := range f.Params() {
+	for _, p := range f.paramList() {
 		n += len(p.Value)
 	}
 	return n
@@ -279,17 +334,19 @@ func (f *Flow[T]) NumParams() int {
 
 // ZeroGrad clears every gradient.
 func (f *Flow[T]) ZeroGrad() {
+	f.sync()
 	if f.flat() {
 		clear(f.grad)
 		return
 	}
-	for _, p := range f.Params() {
+	for _, p := range f.paramList() {
 		clear(p.Grad)
 	}
 }
 
 // SetTraining switches layers with train/eval behaviour (BatchNorm).
 func (f *Flow[T]) SetTraining(training bool) {
+	f.sync()
 	if f.par != nil {
 		f.par.training = training
 	}
@@ -303,6 +360,7 @@ func (f *Flow[T]) SetTraining(training bool) {
 // InitFromData runs x through the flow once, letting layers with
 // data-dependent initialisation (ActNorm) set themselves from their input.
 func (f *Flow[T]) InitFromData(x *Mat[T]) {
+	f.sync()
 	cur := x
 	ld := make([]T, x.Rows)
 	for _, l := range f.Layers {
@@ -412,6 +470,7 @@ func (f *Flow[T]) findNonFinite(x *Mat[T], lp []T) error {
 // so memory stays bounded. It returns a *NonFiniteError when a value is
 // NaN/Inf.
 func (f *Flow[T]) LogProb(x *Mat[T], out []T) error {
+	f.sync()
 	if x.Cols != f.Dim {
 		return fmt.Errorf("flow: data has %d columns, the flow expects %d", x.Cols, f.Dim)
 	}
@@ -436,6 +495,7 @@ func (f *Flow[T]) logProb(x *Mat[T], out []T) error {
 // Transform maps x to z = T(x) and returns z with the total log|det ∂z/∂x|
 // per row.
 func (f *Flow[T]) Transform(x *Mat[T]) (*Mat[T], []T) {
+	f.sync()
 	z := &Mat[T]{}
 	z.Resize(x.Rows, f.Dim)
 	ld := make([]T, x.Rows)
@@ -456,6 +516,7 @@ func (f *Flow[T]) Transform(x *Mat[T]) (*Mat[T], []T) {
 
 // Inverse maps noise z to data x = T⁻¹(z).
 func (f *Flow[T]) Inverse(z *Mat[T]) *Mat[T] {
+	f.sync()
 	x, _ := f.inverse(z, false)
 	return x
 }
@@ -538,6 +599,7 @@ func (f *Flow[T]) SampleAndLogProb(n int, seed uint64) (*Mat[T], []T) {
 
 // SampleAndLogProbOpt is Sample (logProb false) or SampleAndLogProb.
 func (f *Flow[T]) SampleAndLogProbOpt(n int, seed uint64, logProb bool) (*Mat[T], []T) {
+	f.sync()
 	z := f.SampleBase(n, rand.New(rand.NewPCG(seed, 0x5a17)))
 	if f.shards(min(n, chunkRows)) > 1 {
 		return f.parallelInverse(z, logProb)
@@ -551,6 +613,7 @@ func (f *Flow[T]) SampleAndLogProbOpt(n int, seed uint64, logProb bool) (*Mat[T]
 // Flow.Workers); the result does not depend on the number of shards beyond
 // floating-point summation order.
 func (f *Flow[T]) NLLGrad(x *Mat[T]) (float64, error) {
+	f.sync()
 	if x.Cols != f.Dim {
 		return 0, fmt.Errorf("flow: data has %d columns, the flow expects %d", x.Cols, f.Dim)
 	}

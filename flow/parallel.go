@@ -149,7 +149,7 @@ func (f *Flow[T]) replicable() bool {
 	if err != nil || !sameLayers(f.Layers, r.Layers) {
 		return false
 	}
-	a, b := f.Params(), r.Params()
+	a, b := f.paramList(), r.Params()
 	if len(a) != len(b) {
 		return false
 	}
@@ -233,7 +233,7 @@ func (f *Flow[T]) replicasFor(w int) *parallel[T] {
 	if p.shared {
 		return p // the shards compute with the master's parameters
 	}
-	master := f.Params()
+	master := f.paramList()
 	flat := f.flat()
 	for r := 0; r < w-1; r++ {
 		if rp := p.replicas[r]; flat && rp.flat() {
@@ -308,7 +308,7 @@ func (f *Flow[T]) parallelNLLGrad(x *Mat[T], w int) (float64, error) {
 	sum, err = p.collect(w, sum, err)
 	// Reduce the shards' gradients into the master's: one vector add per
 	// shard over the flat gradient buffers.
-	master := f.Params()
+	master := f.paramList()
 	flat := f.flat()
 	for r := 0; r < w-1; r++ {
 		if p.shared {
