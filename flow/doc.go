@@ -7,6 +7,14 @@
 // log|det ∂z/∂x| per row, so log p(x) = log N(z) + Σ_layers logdet.
 // Inverse maps noise to data (sampling).
 //
+// The four conditioned families are two conditioners (Coupling,
+// Autoregressive) over two elementwise transformers (affine,
+// rational-quadratic spline). A layer binds typed ops (Op: Forward,
+// Backward, Inverse over a workspace of its own; NewOp); a ShardedLayer
+// binds them to given gradient buffers, so a Flow shards a batch over its
+// own layers with one gradient buffer per shard. A Flow keeps all
+// parameters and gradients in one buffer each (ParamData, GradData).
+//
 // Layer types are registered by name (RegisterType) with the spec fields
 // they read; NewLayer refuses any other set field, so a typo or a field
 // meant for another type never passes silently. Every registered type is
