@@ -94,21 +94,8 @@ func Perturb[T flow.Float](ps []*flow.Param[T], scale float64, seed uint64) {
 // backwardOnce runs Forward then Backward on a fresh workspace, with an
 // optional call in between, and returns dx and the parameter gradients.
 func backwardOnce(l flow.Layer[float64], x *M, between func(w flow.Work)) (*M, [][]float64) {
-	rng := rand.New(rand.NewPCG(8, 8))
-	dz, dld := cotangents(rng, x.Rows, x.Cols)
-	for _, p := range l.Params() {
-		clear(p.Grad)
-	}
-	w := l.NewWork()
-	xc := x.Clone()
-	z := tensor.New[float64](x.Rows, x.Cols)
-	ld := make([]float64, x.Rows)
-	l.Forward(w, xc, z, ld)
-	if between != nil {
-		between(w)
-	}
-	dx := tensor.New[float64](x.Rows, x.Cols)
-	l.Backward(w, dz, dld, dx)
+	dz, dld := cotangents(rand.New(rand.NewPCG(8, 8)), x.Rows, x.Cols)
+	dx := runBackward(l, x, dz, dld, between)
 	var gs [][]float64
 	for _, p := range l.Params() {
 		gs = append(gs, slices.Clone(p.Grad))

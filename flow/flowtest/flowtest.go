@@ -69,6 +69,24 @@ func cotangents(rng *rand.Rand, rows, cols int) (*M, []float64) {
 	return dz, dld
 }
 
+// runBackward clears the Params' Grad, runs Forward on a copy of x and
+// Backward with the cotangents dz, dld on a fresh workspace (with an
+// optional call in between) and returns dL/dx.
+func runBackward(l flow.Layer[float64], x, dz *M, dld []float64, between func(w flow.Work)) *M {
+	for _, p := range l.Params() {
+		clear(p.Grad)
+	}
+	w := l.NewWork()
+	z := tensor.New[float64](x.Rows, x.Cols)
+	l.Forward(w, x.Clone(), z, make([]float64, x.Rows))
+	if between != nil {
+		between(w)
+	}
+	dx := tensor.New[float64](x.Rows, x.Cols)
+	l.Backward(w, dz, dld, dx)
+	return dx
+}
+
 // CheckGradients compares Backward's dL/dx and dL/dθ with central finite
 // differences (step 1e-6) for L = Σ dz⊙z + Σ dld⊙ld, with random dz, dld.
 // Large parameters are spot-checked on up to 64 random entries each.
@@ -76,16 +94,7 @@ func CheckGradients(t testing.TB, l flow.Layer[float64], x *M, tol float64) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(7, 11))
 	dz, dld := cotangents(rng, x.Rows, x.Cols)
-	for _, p := range l.Params() {
-		clear(p.Grad)
-	}
-	w := l.NewWork()
-	xc := x.Clone()
-	z := tensor.New[float64](x.Rows, x.Cols)
-	ld := make([]float64, x.Rows)
-	l.Forward(w, xc, z, ld)
-	dx := tensor.New[float64](x.Rows, x.Cols)
-	l.Backward(w, dz, dld, dx)
+	dx := runBackward(l, x, dz, dld, nil)
 
 	const eps = 1e-6
 	fd := func(v *float64) float64 {
