@@ -30,28 +30,28 @@ func affineBench(b *testing.B, typ string) {
 		for i := range dld {
 			dld[i] = -1.0 / rows
 		}
-		w := l.NewWork()
+		w := l.NewOp(nil)
 		// Grow the workspace outside the timed loops.
-		l.Forward(w, x, z, ld)
-		l.Backward(w, dz, dld, dx)
+		w.Forward(x, z, ld)
+		w.Backward(dz, dld, dx)
 		b.Run(fmt.Sprintf("train/D%d", d), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				l.Forward(w, x, z, ld)
-				l.Backward(w, dz, dld, dx)
+				w.Forward(x, z, ld)
+				w.Backward(dz, dld, dx)
 			}
 		})
 		b.Run(fmt.Sprintf("forward/D%d", d), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				l.Forward(w, x, z, ld)
+				w.Forward(x, z, ld)
 			}
 		})
-		l.Forward(w, x, z, ld)
+		w.Forward(x, z, ld)
 		b.Run(fmt.Sprintf("inverse/D%d", d), func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
-				l.Inverse(w, z, xr, ld)
+				w.Inverse(z, xr, ld)
 			}
 		})
 	}

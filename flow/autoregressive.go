@@ -167,7 +167,8 @@ func (l *Autoregressive[T, Tr]) MADE() *MLP[T] { return l.made }
 func (l *Autoregressive[T, Tr]) Cost() Cost { return l.cost() }
 
 // arWork is one application's state.
-type arWork[T Float] struct {
+type arWork[T Float, Tr transformer[T]] struct {
+	l        *Autoregressive[T, Tr]
 	mlp      *MLPWork[T]
 	tw       trWork[T]
 	dpar, gx *Mat[T]
@@ -183,33 +184,24 @@ type arWork[T Float] struct {
 	ilde     *Mat[T]
 }
 
-// NewWork allocates an empty workspace.
-func (l *Autoregressive[T, Tr]) NewWork() Work { return l.work(nil) }
+// NewOp implements Layer: the op is the layer's workspace.
+func (l *Autoregressive[T, Tr]) NewOp(grads [][]T) Op[T] { return l.work(grads) }
 
-// NewOp implements ShardedLayer.
-func (l *Autoregressive[T, Tr]) NewOp(grads [][]T) Op[T] { return bindOp[T](l, l.work(grads)) }
-
-func (l *Autoregressive[T, Tr]) work(grads [][]T) *arWork[T] {
-	return &arWork[T]{mlp: l.made.NewWorkGrads(grads), dpar: &Mat[T]{}, gx: &Mat[T]{}}
+func (l *Autoregressive[T, Tr]) work(grads [][]T) *arWork[T, Tr] {
+	return &arWork[T, Tr]{l: l, mlp: l.made.NewWorkGrads(grads), dpar: &Mat[T]{}, gx: &Mat[T]{}}
 }
 
 // Forward computes z = f(x; θ(x)) and ld = Σ log|f'| per row.
-func (l *Autoregressive[T, Tr]) Forward(w Work, x, z *Mat[T], ld []T) {
-	l.forward(w.(*arWork[T]), x, z, ld)
-}
-
-func (l *Autoregressive[T, Tr]) forward(wk *arWork[T], x, z *Mat[T], ld []T) {
+func (wk *arWork[T, Tr]) Forward(x, z *Mat[T], ld []T) {
+	l := wk.l
 	par := l.made.Forward(wk.mlp, x)
 	l.t.forward(&wk.tw, x, par, z, l.cols, ld[:x.Rows])
 }
 
 // Backward writes dL/dx (the MADE's input gradient plus the transformer's
 // direct term) and adds the MADE's parameter gradients.
-func (l *Autoregressive[T, Tr]) Backward(w Work, dz *Mat[T], dld []T, dx *Mat[T]) {
-	l.backward(w.(*arWork[T]), dz, dld, dx)
-}
-
-func (l *Autoregressive[T, Tr]) backward(wk *arWork[T], dz *Mat[T], dld []T, dx *Mat[T]) {
+func (wk *arWork[T, Tr]) Backward(dz *Mat[T], dld []T, dx *Mat[T]) {
+	l := wk.l
 	rows := dz.Rows
 	wk.dpar.Resize(rows, l.dim*l.t.numParams())
 	var gx *Mat[T]
@@ -232,11 +224,8 @@ func (l *Autoregressive[T, Tr]) backward(wk *arWork[T], dz *Mat[T], dld []T, dx 
 // it sees are known, and only the P output columns of the variable being
 // solved. ld (when not nil) gets the forward log-det at the returned x. It
 // uses its own buffers of w, so a pending Backward on w stays valid.
-func (l *Autoregressive[T, Tr]) Inverse(w Work, z, x *Mat[T], ld []T) {
-	l.inverse(w.(*arWork[T]), z, x, ld)
-}
-
-func (l *Autoregressive[T, Tr]) inverse(wk *arWork[T], z, x *Mat[T], ld []T) {
+func (wk *arWork[T, Tr]) Inverse(z, x *Mat[T], ld []T) {
+	l := wk.l
 	P := l.t.numParams()
 	if !wk.stepInit {
 		wk.stepInit = true
@@ -281,7 +270,7 @@ func (l *Autoregressive[T, Tr]) inverse(wk *arWork[T], z, x *Mat[T], ld []T) {
 // [c0, c0+nc) of its last layer (one variable's parameters): the fallback
 // of Inverse when the masks are not a MADE's, and the reference the
 // incremental evaluation is tested against.
-func (l *Autoregressive[T, Tr]) madeColumns(w *arWork[T], x *Mat[T], c0, nc int) *Mat[T] {
+func (l *Autoregressive[T, Tr]) madeColumns(w *arWork[T, Tr], x *Mat[T], c0, nc int) *Mat[T] {
 	m := l.made
 	n, L := x.Rows, len(m.W)
 	in := x

@@ -98,6 +98,7 @@ func (c *Chain[T]) Cost() Cost {
 }
 
 type chainWork[T Float] struct {
+	c     *Chain[T]
 	ops   []Op[T]   // one per sub-layer
 	outs  []*Mat[T] // outputs of all but the last sub-layer
 	iouts []*Mat[T] // Inverse's intermediate rows, apart so a pending Backward stays valid
@@ -106,34 +107,20 @@ type chainWork[T Float] struct {
 	g2    *Mat[T]
 }
 
-// NewWork implements Layer.
-func (c *Chain[T]) NewWork() Work { return c.work(nil) }
-
-// NewOp implements ShardedLayer: each sub-layer's op is bound to its share
-// of grads. It returns nil when grads is not nil and a sub-layer is not a
-// ShardedLayer (see bindable).
-func (c *Chain[T]) NewOp(grads [][]T) Op[T] {
-	w := c.work(grads)
-	if w == nil {
-		return nil
-	}
-	return bindOp[T](c, w)
-}
+// NewOp implements Layer: each sub-layer's op is bound to its share of
+// grads (the sub-layers' Params in order, as Chain.Params lists them).
+func (c *Chain[T]) NewOp(grads [][]T) Op[T] { return c.work(grads) }
 
 func (c *Chain[T]) work(grads [][]T) *chainWork[T] {
-	w := &chainWork[T]{g1: &Mat[T]{}, g2: &Mat[T]{}}
+	w := &chainWork[T]{c: c, g1: &Mat[T]{}, g2: &Mat[T]{}}
 	off := 0
 	for _, l := range c.Layers {
 		k := len(l.Params())
-		var op Op[T]
-		if grads == nil {
-			op = NewOp(l)
-		} else if sl, ok := l.(ShardedLayer[T]); ok {
-			op = sl.NewOp(grads[off : off+k])
+		var gs [][]T
+		if grads != nil {
+			gs = grads[off : off+k]
 		}
-		if op == nil {
-			return nil
-		}
+		op := l.NewOp(gs)
 		off += k
 		w.ops = append(w.ops, op)
 		w.outs = append(w.outs, &Mat[T]{})
@@ -142,10 +129,9 @@ func (c *Chain[T]) work(grads [][]T) *chainWork[T] {
 	return w
 }
 
-// Forward implements Layer.
-func (c *Chain[T]) Forward(wk Work, x, z *Mat[T], ld []T) { c.forward(wk.(*chainWork[T]), x, z, ld) }
-
-func (c *Chain[T]) forward(w *chainWork[T], x, z *Mat[T], ld []T) {
+// Forward implements Op.
+func (w *chainWork[T]) Forward(x, z *Mat[T], ld []T) {
+	c := w.c
 	w.ld = tensor.Grow(w.ld, x.Rows)
 	clear(ld[:x.Rows])
 	cur := x
@@ -164,12 +150,9 @@ func (c *Chain[T]) forward(w *chainWork[T], x, z *Mat[T], ld []T) {
 	}
 }
 
-// Backward implements Layer.
-func (c *Chain[T]) Backward(wk Work, dz *Mat[T], dld []T, dx *Mat[T]) {
-	c.backward(wk.(*chainWork[T]), dz, dld, dx)
-}
-
-func (c *Chain[T]) backward(w *chainWork[T], dz *Mat[T], dld []T, dx *Mat[T]) {
+// Backward implements Op.
+func (w *chainWork[T]) Backward(dz *Mat[T], dld []T, dx *Mat[T]) {
+	c := w.c
 	g := dz
 	for i := len(c.Layers) - 1; i >= 0; i-- {
 		var d *Mat[T]
@@ -187,10 +170,9 @@ func (c *Chain[T]) backward(w *chainWork[T], dz *Mat[T], dld []T, dx *Mat[T]) {
 	}
 }
 
-// Inverse implements Layer.
-func (c *Chain[T]) Inverse(wk Work, z, x *Mat[T], ld []T) { c.inverse(wk.(*chainWork[T]), z, x, ld) }
-
-func (c *Chain[T]) inverse(w *chainWork[T], z, x *Mat[T], ld []T) {
+// Inverse implements Op.
+func (w *chainWork[T]) Inverse(z, x *Mat[T], ld []T) {
+	c := w.c
 	if ld != nil {
 		w.ld = tensor.Grow(w.ld, z.Rows)
 		clear(ld[:z.Rows])

@@ -132,7 +132,8 @@ func (l *Coupling[T, Tr]) Cost() Cost {
 }
 
 // couplingWork is one application's state.
-type couplingWork[T Float] struct {
+type couplingWork[T Float, Tr transformer[T]] struct {
+	l        *Coupling[T, Tr]
 	mlp      *MLPWork[T]
 	xb       *Mat[T] // gathered identity half: the conditioner's input
 	tw       trWork[T]
@@ -144,23 +145,17 @@ type couplingWork[T Float] struct {
 	ixb, ilde *Mat[T]
 }
 
-// NewWork allocates an empty workspace.
-func (l *Coupling[T, Tr]) NewWork() Work { return l.work(nil) }
+// NewOp implements Layer: the op is the layer's workspace.
+func (l *Coupling[T, Tr]) NewOp(grads [][]T) Op[T] { return l.work(grads) }
 
-// NewOp implements ShardedLayer.
-func (l *Coupling[T, Tr]) NewOp(grads [][]T) Op[T] { return bindOp[T](l, l.work(grads)) }
-
-func (l *Coupling[T, Tr]) work(grads [][]T) *couplingWork[T] {
-	return &couplingWork[T]{mlp: l.mlp.NewWorkGrads(grads), xb: &Mat[T]{}, dpar: &Mat[T]{}, dx: &Mat[T]{}}
+func (l *Coupling[T, Tr]) work(grads [][]T) *couplingWork[T, Tr] {
+	return &couplingWork[T, Tr]{l: l, mlp: l.mlp.NewWorkGrads(grads), xb: &Mat[T]{}, dpar: &Mat[T]{}, dx: &Mat[T]{}}
 }
 
 // Forward transforms the A half given the B half, copies B through and
 // writes ld = Σ log|f'|.
-func (l *Coupling[T, Tr]) Forward(w Work, x, z *Mat[T], ld []T) {
-	l.forward(w.(*couplingWork[T]), x, z, ld)
-}
-
-func (l *Coupling[T, Tr]) forward(wk *couplingWork[T], x, z *Mat[T], ld []T) {
+func (wk *couplingWork[T, Tr]) Forward(x, z *Mat[T], ld []T) {
+	l := wk.l
 	gatherCols(wk.xb, x, l.id)
 	par := l.mlp.Forward(wk.mlp, wk.xb)
 	l.t.forward(&wk.tw, x, par, z, l.tr, ld[:x.Rows])
@@ -170,11 +165,8 @@ func (l *Coupling[T, Tr]) forward(wk *couplingWork[T], x, z *Mat[T], ld []T) {
 // Backward writes dL/dx: the transformer's direct term on the A half, dz
 // plus the conditioner's input gradient on the B half; it adds the
 // conditioner's parameter gradients.
-func (l *Coupling[T, Tr]) Backward(w Work, dz *Mat[T], dld []T, dx *Mat[T]) {
-	l.backward(w.(*couplingWork[T]), dz, dld, dx)
-}
-
-func (l *Coupling[T, Tr]) backward(wk *couplingWork[T], dz *Mat[T], dld []T, dx *Mat[T]) {
+func (wk *couplingWork[T, Tr]) Backward(dz *Mat[T], dld []T, dx *Mat[T]) {
+	l := wk.l
 	wk.dpar.Resize(dz.Rows, len(l.tr)*l.t.numParams())
 	l.t.backward(&wk.tw, dz, dld, wk.dpar, dx, l.tr)
 	if dx == nil {
@@ -189,11 +181,8 @@ func (l *Coupling[T, Tr]) backward(wk *couplingWork[T], dz *Mat[T], dld []T, dx 
 // (z_A − μ(z_B)) / e(z_B)), and writes the forward log-det to ld when it
 // is not nil. It has its own buffers in w, so a pending Backward on w
 // stays valid.
-func (l *Coupling[T, Tr]) Inverse(w Work, z, x *Mat[T], ld []T) {
-	l.inverse(w.(*couplingWork[T]), z, x, ld)
-}
-
-func (l *Coupling[T, Tr]) inverse(wk *couplingWork[T], z, x *Mat[T], ld []T) {
+func (wk *couplingWork[T, Tr]) Inverse(z, x *Mat[T], ld []T) {
+	l := wk.l
 	if wk.imlp == nil {
 		wk.imlp, wk.ixb, wk.ilde = l.mlp.NewWork(), &Mat[T]{}, &Mat[T]{}
 	}

@@ -9,10 +9,11 @@
 //
 // The four conditioned families are two conditioners (Coupling,
 // Autoregressive) over two elementwise transformers (affine,
-// rational-quadratic spline). A layer binds typed ops (Op: Forward,
-// Backward, Inverse over a workspace of its own; NewOp); a ShardedLayer
-// binds them to given gradient buffers, so a Flow shards a batch over its
-// own layers with one gradient buffer per shard. A Flow keeps all
+// rational-quadratic spline). A Layer holds parameters and binds typed ops
+// (Layer.NewOp: an Op's Forward, Backward and Inverse run over a workspace
+// of its own and add gradients into a buffer given at binding), so a Flow
+// shards a batch over its own layers, any layer a user writes included,
+// with one op and one gradient buffer per shard. A Flow keeps all
 // parameters and gradients in one buffer each (ParamData, GradData).
 //
 // Layer types are registered by name (RegisterType) with the spec fields

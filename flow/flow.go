@@ -27,19 +27,15 @@ type Flow[T Float] struct {
 
 	// Workers is the number of shards a large batch is split into, each on
 	// its own core. 0 means GOMAXPROCS; 1 runs everything on the calling
-	// goroutine. When every layer is a ShardedLayer, every shard runs the
-	// same layers and parameters with its own workspaces and gradient
-	// buffer; otherwise it runs a replica built from the spec, and a flow
-	// whose layers cannot be rebuilt from their spec (a user's unregistered
-	// layer type, a wrapper layer; see replicable) runs unsharded. Flows
+	// goroutine. Every shard runs the same layers and parameters with its
+	// own ops (Layer.NewOp) and gradient buffer, whatever the layers are (a
+	// user's unregistered layer type or a wrapper included). Flows
 	// with BatchNorm always run unsharded (batch statistics must see the
 	// whole batch).
 	Workers int
 
 	par       *parallel[T]
 	batchNorm int8 // 0 unknown, 1 the flow has a BatchNorm layer, −1 not
-	replicas  int8 // 0 unknown, 1 replicas built from the spec are the flow's layers, −1 not (see replicable)
-	sharedOK  int8 // 0 unknown, 1 every layer is a ShardedLayer, −1 not (see shardable)
 
 	// Learnable base parameters (diag-normal only): mean and log std.
 	BaseMean, BaseLogStd *Param[T]
@@ -96,7 +92,7 @@ func New[T Float](dim int, layers ...Layer[T]) *Flow[T] {
 
 func (f *Flow[T]) init() {
 	f.built = slices.Clone(f.Layers)
-	f.flatten() // before NewWork: a workspace may keep the Grad slices it adds into
+	f.flatten() // before NewOp: an op may keep the Grad slices it adds into
 	f.ops = make([]Op[T], len(f.Layers))
 	f.acts = make([]*Mat[T], len(f.Layers))
 	f.lds = make([][]T, len(f.Layers))
@@ -129,7 +125,7 @@ func (f *Flow[T]) sync() {
 	// job channels are closed by the cleanup registered with them).
 	f.par = nil
 	f.params, f.buffers = nil, nil
-	f.batchNorm, f.replicas, f.sharedOK = 0, 0, 0
+	f.batchNorm = 0
 	if f.Base == "" {
 		f.Base = "normal"
 	}
@@ -347,9 +343,6 @@ func (f *Flow[T]) ZeroGrad() {
 // SetTraining switches layers with train/eval behaviour (BatchNorm).
 func (f *Flow[T]) SetTraining(training bool) {
 	f.sync()
-	if f.par != nil {
-		f.par.training = training
-	}
 	for _, l := range f.Layers {
 		if s, ok := l.(TrainingSetter); ok {
 			s.SetTraining(training)

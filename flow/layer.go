@@ -37,25 +37,14 @@ func NewParam[T Float](name string, shape ...int) *Param[T] {
 	return &Param[T]{Name: name, Shape: shape, Value: make([]T, n), Grad: make([]T, n)}
 }
 
-// Work holds the activations of one application of a layer: what Backward
-// needs from Forward. Parameters live in the layer, activations in a Work, so
-// one layer can be applied to several inputs at once (the search supernet
-// shares a candidate's parameters between every path through it). Each layer
-// creates and type-asserts its own concrete Work.
-type Work any
-
-// Layer is one invertible transform of D-dimensional rows.
-//
-// Buffers: x, z, dz, dx are B×D matrices owned by the caller; outputs must
-// not alias inputs. Forward may keep references to x and z in w, so the
-// caller must leave them unchanged until the matching Backward.
-//
-// When a Backward is valid (one rule for every layer): Backward(w, …)
-// differentiates the most recent Forward on w, and stays valid until the
-// next Forward on w, while that Forward's x and z and the parameter values
-// are unchanged. Inverse never invalidates it: a layer's Inverse keeps its
-// own buffers in w (the conformance suite, flowtest.Conformance, checks
-// this for every registered type).
+// Layer is one invertible transform of D-dimensional rows. Its parameters
+// live in the layer; everything one application needs between Forward and
+// Backward lives in an Op bound by NewOp, so one layer can be applied to
+// several inputs at once (the search supernet shares a candidate's
+// parameters between every path through it) and a flow shards a batch over
+// one set of layers with one op and one gradient buffer per shard. A
+// user's layer needs only these five methods to run everywhere an autonf
+// layer does (sharded training included).
 type Layer[T Float] interface {
 	// Dim is the number of columns D.
 	Dim() int
@@ -64,22 +53,16 @@ type Layer[T Float] interface {
 	Spec() LayerSpec
 	// Params lists the learnable parameters (nil if none). A Flow moves
 	// them into its flat buffers when it is built (re-pointing each Param's
-	// Value and Grad before any NewWork), so a layer reads them through
-	// the Param rather than keeping the slices from its construction.
+	// Value and Grad before any NewOp), so a layer reads them through the
+	// Param rather than keeping the slices from its construction.
 	Params() []*Param[T]
-	// NewWork allocates a workspace for Forward/Backward/Inverse; buffers
-	// grow on first use and are reused afterwards (no allocation per step).
-	NewWork() Work
-	// Forward maps x to z and writes log|det ∂z/∂x| of each row to ld.
-	Forward(w Work, x, z *Mat[T], ld []T)
-	// Backward takes dL/dz and dL/dld (per row) for the last Forward on w,
-	// writes dL/dx into dx (skipped when dx is nil) and adds dL/dθ into the
-	// parameters' Grad.
-	Backward(w Work, dz *Mat[T], dld []T, dx *Mat[T])
-	// Inverse maps z to x. When ld is not nil it writes log|det ∂z/∂x| at the
-	// returned x (the same quantity Forward reports), so that sampling can
-	// return log-densities.
-	Inverse(w Work, z, x *Mat[T], ld []T)
+	// NewOp binds the layer to a fresh workspace of its own. The op's
+	// Backward adds dL/dθ into grads[i] (one slice per entry of Params, of
+	// the same lengths), or into each Param's Grad when grads is nil. All
+	// per-call state lives in the op, so ops of one layer may run
+	// concurrently (on disjoint grads); buffers grow on first use and are
+	// reused afterwards (no allocation per step).
+	NewOp(grads [][]T) Op[T]
 	// Cost describes the layer's work for the architecture search.
 	Cost() Cost
 }
@@ -94,73 +77,39 @@ type Cost struct {
 	InversePasses int     `json:"inverse_passes"` // sequential passes of the inverse
 }
 
-// Op is one application of a layer, bound to a workspace of its own: the
-// typed form of the layer's Forward, Backward and Inverse (no workspace
-// handle to pass, nothing to type-assert). The supernet keeps one op per
-// tree node; Flow keeps one per layer and shard. The Layer rule holds per
-// op: Backward differentiates the op's most recent Forward while that
-// Forward's x and z and the parameters are unchanged, and Inverse never
-// invalidates it.
+// Op is one application of a layer, bound to a workspace of its own and to
+// a gradient buffer (see Layer.NewOp). The supernet keeps one op per tree
+// node; Flow keeps one per layer and shard.
+//
+// Buffers: x, z, dz, dx are B×D matrices owned by the caller; outputs must
+// not alias inputs. Forward may keep references to x and z, so the caller
+// must leave them unchanged until the matching Backward.
+//
+// When a Backward is valid (one rule for every op): Backward differentiates
+// the op's most recent Forward, and stays valid until the op's next
+// Forward, while that Forward's x and z and the parameter values are
+// unchanged. Inverse never invalidates it: an op's Inverse keeps its own
+// buffers (the conformance suite, flowtest.Conformance, checks this for
+// every registered type).
 type Op[T Float] interface {
+	// Forward maps x to z and writes log|det ∂z/∂x| of each row to ld.
 	Forward(x, z *Mat[T], ld []T)
+	// Backward takes dL/dz and dL/dld (per row) for the op's last Forward,
+	// writes dL/dx into dx (skipped when dx is nil) and adds dL/dθ into
+	// the op's gradient buffer. dld may be nil (no log-det term).
 	Backward(dz *Mat[T], dld []T, dx *Mat[T])
+	// Inverse maps z to x. When ld is not nil it writes log|det ∂z/∂x| at
+	// the returned x (the same quantity Forward reports), so that sampling
+	// can return log-densities.
 	Inverse(z, x *Mat[T], ld []T)
 }
 
-// ShardedLayer is implemented by layers that bind typed ops and run
-// data-parallel on shared parameters: NewOp returns an op over a fresh
-// workspace whose Backward adds dL/dθ into grads[i] (one slice per entry of
-// Params, same lengths), or into the Params' Grad when grads is nil. All
-// per-call state lives in the op, so ops of one layer may run
-// concurrently; Flow shards a batch over such layers with one gradient
-// buffer per shard and no replica. Every autonf layer implements it
-// (BatchNorm's flows still run unsharded: batch statistics need the whole
-// batch); a user's layer can too.
-type ShardedLayer[T Float] interface {
-	NewOp(grads [][]T) Op[T]
-}
-
-// NewOp binds l to a fresh workspace: l's own typed op when it is a
-// ShardedLayer, else an adapter over its Work-based methods (a user's
-// layer).
-func NewOp[T Float](l Layer[T]) Op[T] {
-	if sl, ok := l.(ShardedLayer[T]); ok {
-		return sl.NewOp(nil)
-	}
-	return &workOp[T]{l: l, w: l.NewWork()}
-}
-
-// workOp adapts a layer's Work-based methods to an Op.
-type workOp[T Float] struct {
-	l Layer[T]
-	w Work
-}
-
-func (o *workOp[T]) Forward(x, z *Mat[T], ld []T)             { o.l.Forward(o.w, x, z, ld) }
-func (o *workOp[T]) Backward(dz *Mat[T], dld []T, dx *Mat[T]) { o.l.Backward(o.w, dz, dld, dx) }
-func (o *workOp[T]) Inverse(z, x *Mat[T], ld []T)             { o.l.Inverse(o.w, z, x, ld) }
-
-// typedLayer is what an autonf layer implements over its own workspace
-// type W; bindOp turns it into an Op without any type assertion.
-type typedLayer[T Float, W any] interface {
-	forward(w *W, x, z *Mat[T], ld []T)
-	backward(w *W, dz *Mat[T], dld []T, dx *Mat[T])
-	inverse(w *W, z, x *Mat[T], ld []T)
-}
-
-type boundOp[T Float, W any, L typedLayer[T, W]] struct {
-	l L
-	w *W
-}
-
-func (o *boundOp[T, W, L]) Forward(x, z *Mat[T], ld []T)             { o.l.forward(o.w, x, z, ld) }
-func (o *boundOp[T, W, L]) Backward(dz *Mat[T], dld []T, dx *Mat[T]) { o.l.backward(o.w, dz, dld, dx) }
-func (o *boundOp[T, W, L]) Inverse(z, x *Mat[T], ld []T)             { o.l.inverse(o.w, z, x, ld) }
-
-func bindOp[T Float, W any, L typedLayer[T, W]](l L, w *W) Op[T] { return &boundOp[T, W, L]{l, w} }
+// NewOp binds l to a fresh workspace whose Backward adds into the Params'
+// own Grad: l.NewOp(nil).
+func NewOp[T Float](l Layer[T]) Op[T] { return l.NewOp(nil) }
 
 // gradSet says where a workspace's Backward adds each parameter's
-// gradient: its own slice when bound (NewWorkGrads), else the Param's Grad.
+// gradient: its own slice when bound (Layer.NewOp with grads), else the Param's Grad.
 type gradSet[T Float] struct {
 	ps []*Param[T]
 	gs [][]T
@@ -171,11 +120,11 @@ func bindGrads[T Float](ps []*Param[T], gs [][]T) gradSet[T] {
 		return gradSet[T]{}
 	}
 	if len(gs) != len(ps) {
-		panic("flow: NewWorkGrads got gradient slices for a different parameter list")
+		panic("flow: NewOp got gradient slices for a different parameter list")
 	}
 	for i, p := range ps {
 		if len(gs[i]) != len(p.Value) {
-			panic("flow: NewWorkGrads: gradient slice " + p.Name + " has the wrong length")
+			panic("flow: NewOp: gradient slice " + p.Name + " has the wrong length")
 		}
 	}
 	return gradSet[T]{ps, gs}

@@ -106,19 +106,19 @@ func (l *Permutation[T]) Spec() LayerSpec {
 // Params returns nil: a permutation has no parameters.
 func (l *Permutation[T]) Params() []*Param[T] { return nil }
 
-// NewWork returns nil: a permutation keeps no activations.
-func (l *Permutation[T]) NewWork() Work { return nil }
+// NewOp implements Layer (no parameters, no state: every op of a
+// permutation is the same).
+func (l *Permutation[T]) NewOp([][]T) Op[T] { return permOp[T]{l} }
 
-// NewOp implements ShardedLayer (no parameters, no state).
-func (l *Permutation[T]) NewOp([][]T) Op[T] { return bindOp[T](l, &struct{}{}) }
+// permOp applies a permutation.
+type permOp[T Float] struct{ l *Permutation[T] }
 
 // Cost is zero FLOPs (a permutation only moves memory).
 func (l *Permutation[T]) Cost() Cost { return Cost{InversePasses: 1} }
 
 // Forward writes z[:, j] = x[:, perm[j]] and a zero log-det.
-func (l *Permutation[T]) Forward(_ Work, x, z *Mat[T], ld []T) { l.forward(nil, x, z, ld) }
-
-func (l *Permutation[T]) forward(_ *struct{}, x, z *Mat[T], ld []T) {
+func (o permOp[T]) Forward(x, z *Mat[T], ld []T) {
+	l := o.l
 	d, p := l.dim, l.perm
 	for r := 0; r < x.Rows; r++ {
 		xr, zr := x.Data[r*d:(r+1)*d], z.Data[r*d:(r+1)*d]
@@ -130,11 +130,8 @@ func (l *Permutation[T]) forward(_ *struct{}, x, z *Mat[T], ld []T) {
 }
 
 // Backward scatters dL/dz back: dx[:, perm[j]] = dz[:, j].
-func (l *Permutation[T]) Backward(_ Work, dz *Mat[T], dld []T, dx *Mat[T]) {
-	l.backward(nil, dz, dld, dx)
-}
-
-func (l *Permutation[T]) backward(_ *struct{}, dz *Mat[T], _ []T, dx *Mat[T]) {
+func (o permOp[T]) Backward(dz *Mat[T], _ []T, dx *Mat[T]) {
+	l := o.l
 	if dx == nil {
 		return
 	}
@@ -148,9 +145,8 @@ func (l *Permutation[T]) backward(_ *struct{}, dz *Mat[T], _ []T, dx *Mat[T]) {
 }
 
 // Inverse writes x[:, perm[j]] = z[:, j] (and a zero log-det).
-func (l *Permutation[T]) Inverse(_ Work, z, x *Mat[T], ld []T) { l.inverse(nil, z, x, ld) }
-
-func (l *Permutation[T]) inverse(_ *struct{}, z, x *Mat[T], ld []T) {
+func (o permOp[T]) Inverse(z, x *Mat[T], ld []T) {
+	l := o.l
 	d, p := l.dim, l.perm
 	for r := 0; r < z.Rows; r++ {
 		zr, xr := z.Data[r*d:(r+1)*d], x.Data[r*d:(r+1)*d]
@@ -192,6 +188,7 @@ type LULinear[T Float] struct {
 
 // luWork holds one application's activations and the assembled matrices.
 type luWork[T Float] struct {
+	l       *LULinear[T]
 	x       *Mat[T]
 	lm, mm  []T // L (unit lower) and M = U + diag(s), dense D×D
 	w       []T // W = L·M
@@ -254,14 +251,11 @@ func (l *LULinear[T]) Params() []*Param[T] {
 	return []*Param[T]{l.Lower, l.Upper, l.Diag, l.Bias}
 }
 
-// NewWork allocates an empty workspace.
-func (l *LULinear[T]) NewWork() Work { return l.work(nil) }
-
-// NewOp implements ShardedLayer.
-func (l *LULinear[T]) NewOp(grads [][]T) Op[T] { return bindOp[T](l, l.work(grads)) }
+// NewOp implements Layer: the op is the layer's workspace.
+func (l *LULinear[T]) NewOp(grads [][]T) Op[T] { return l.work(grads) }
 
 func (l *LULinear[T]) work(grads [][]T) *luWork[T] {
-	return &luWork[T]{grads: bindGrads(l.Params(), grads)}
+	return &luWork[T]{l: l, grads: bindGrads(l.Params(), grads)}
 }
 
 // Cost reports a dense D×D product per row in each direction (2 FLOPs per
@@ -300,11 +294,8 @@ func (l *LULinear[T]) assemble(wk *luWork[T]) {
 }
 
 // Forward computes z = x·Wᵀ + b row-wise and the constant log-det.
-func (l *LULinear[T]) Forward(work Work, x, z *Mat[T], ld []T) {
-	l.forward(work.(*luWork[T]), x, z, ld)
-}
-
-func (l *LULinear[T]) forward(wk *luWork[T], x, z *Mat[T], ld []T) {
+func (wk *luWork[T]) Forward(x, z *Mat[T], ld []T) {
+	l := wk.l
 	d, n := l.dim, x.Rows
 	wk.x = x
 	l.assemble(wk)
@@ -322,11 +313,8 @@ func (l *LULinear[T]) forward(wk *luWork[T], x, z *Mat[T], ld []T) {
 
 // Backward: dx = dz·W, dW = dzᵀ·x, then dL = dW·Mᵀ (strictly lower part)
 // and dM = Lᵀ·dW (upper part and diagonal, chained through the softplus).
-func (l *LULinear[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
-	l.backward(work.(*luWork[T]), dz, dld, dx)
-}
-
-func (l *LULinear[T]) backward(wk *luWork[T], dz *Mat[T], dld []T, dx *Mat[T]) {
+func (wk *luWork[T]) Backward(dz *Mat[T], dld []T, dx *Mat[T]) {
+	l := wk.l
 	d, n := l.dim, dz.Rows
 	if dx != nil {
 		tensor.Gemm(false, false, n, d, d, 1, dz.Data, d, wk.w, d, 0, dx.Data, d)
@@ -373,11 +361,8 @@ func (l *LULinear[T]) backward(wk *luWork[T], dz *Mat[T], dld []T, dx *Mat[T]) {
 // Inverse computes x = W⁻¹·(z − b) for the whole batch: the triangular
 // factors are inverted explicitly (substitution on the identity, D³/3
 // multiply-adds each), W⁻¹ = M⁻¹·L⁻¹, and the rows are mapped by one GEMM.
-func (l *LULinear[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
-	l.inverse(work.(*luWork[T]), z, x, ld)
-}
-
-func (l *LULinear[T]) inverse(wk *luWork[T], z, x *Mat[T], ld []T) {
+func (wk *luWork[T]) Inverse(z, x *Mat[T], ld []T) {
+	l := wk.l
 	d, n := l.dim, z.Rows
 	l.assemble(wk)
 	wk.ili, wk.imi, wk.iw = tensor.Grow(wk.ili, d*d), tensor.Grow(wk.imi, d*d), tensor.Grow(wk.iw, d*d)

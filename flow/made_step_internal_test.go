@@ -57,12 +57,23 @@ func newStepTestLayer(t testing.TB, c stepCase, dim int, seed uint64) Layer[floa
 
 // inverseReference inverts with full MADE passes.
 func inverseReference(l Layer[float64], z, x *Mat[float64], ld []float64) {
-	w := l.NewWork().(*arWork[float64])
-	w.stepInit = true // initialised without a stepper: full passes
-	l.Inverse(w, z, x, ld)
+	w := l.NewOp(nil)
+	init, _ := w.(arStepState[float64]).stepState()
+	*init = true // initialised without a stepper: full passes
+	w.Inverse(z, x, ld)
 }
 
-func stepperOf(w Work) *madeStepper[float64] { return w.(*arWork[float64]).step }
+// arStepState reaches an autoregressive op's incremental-inverse state.
+type arStepState[T Float] interface {
+	stepState() (init *bool, step *madeStepper[T])
+}
+
+func (wk *arWork[T, Tr]) stepState() (*bool, *madeStepper[T]) { return &wk.stepInit, wk.step }
+
+func stepperOf(w Op[float64]) *madeStepper[float64] {
+	_, s := w.(arStepState[float64]).stepState()
+	return s
+}
 
 func checkAgainstReference(t *testing.T, l Layer[float64], rows int, seed uint64) {
 	t.Helper()
@@ -74,11 +85,11 @@ func checkAgainstReference(t *testing.T, l Layer[float64], rows int, seed uint64
 	}
 	x, xr := tensor.New[float64](rows, dim), tensor.New[float64](rows, dim)
 	ld, ldr := make([]float64, rows), make([]float64, rows)
-	w := l.NewWork()
+	w := l.NewOp(nil)
 	// Twice on the same work: the second call reuses the buffers (and
 	// x already holds the previous answer).
 	for range 2 {
-		l.Inverse(w, z, x, ld)
+		w.Inverse(z, x, ld)
 	}
 	if stepperOf(w) == nil {
 		t.Fatal("the incremental MADE was not used")
@@ -96,7 +107,7 @@ func checkAgainstReference(t *testing.T, l Layer[float64], rows int, seed uint64
 	}
 	// Without ld.
 	x2 := tensor.New[float64](rows, dim)
-	l.Inverse(w, z, x2, nil)
+	w.Inverse(z, x2, nil)
 	for i := range x2.Data {
 		if x2.Data[i] != x.Data[i] {
 			t.Fatalf("x[%d] with ld nil %g, with ld %g", i, x2.Data[i], x.Data[i])
@@ -192,12 +203,13 @@ func BenchmarkARInverse(b *testing.B) {
 			ld := make([]float32, rows)
 			for _, mode := range []string{"step", "full"} {
 				b.Run(fmt.Sprintf("%s/D=%d/%s", typ, dim, mode), func(b *testing.B) {
-					w := l.NewWork()
-					w.(*arWork[float32]).stepInit = mode == "full"
-					l.Inverse(w, z, x, ld)
+					w := l.NewOp(nil)
+					init, _ := w.(arStepState[float32]).stepState()
+					*init = mode == "full"
+					w.Inverse(z, x, ld)
 					b.ResetTimer()
 					for range b.N {
-						l.Inverse(w, z, x, ld)
+						w.Inverse(z, x, ld)
 					}
 					b.ReportMetric(float64(b.N*rows)/b.Elapsed().Seconds(), "rows/s")
 				})

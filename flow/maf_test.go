@@ -153,12 +153,12 @@ func affineAllocs(t *testing.T, spec flow.LayerSpec, dim int) {
 	for i := range dld {
 		dld[i] = -1.0 / rows
 	}
-	w, wi := l.NewWork(), l.NewWork()
+	w, wi := l.NewOp(nil), l.NewOp(nil)
 	step := func() {
-		l.Forward(w, x, z, ld)
-		l.Backward(w, dz, dld, dx)
+		w.Forward(x, z, ld)
+		w.Backward(dz, dld, dx)
 	}
-	inv := func() { l.Inverse(wi, z, xr, ld) }
+	inv := func() { wi.Inverse(z, xr, ld) }
 	step()
 	inv()
 	if n := testing.AllocsPerRun(20, step); n != 0 {
@@ -203,7 +203,18 @@ func mafWrap(l flow.Layer[float64]) flow.Layer[float64] {
 	return &mafMasked{Layer: l, made: l.(*flow.MAF[float64]).MADE()}
 }
 
-func (m *mafMasked) Forward(w flow.Work, x, z *flowtest.M, ld []float64) {
+func (m *mafMasked) NewOp(grads [][]float64) flow.Op[float64] {
+	return mafMaskedOp{m, m.Layer.NewOp(grads)}
+}
+
+// mafMaskedOp is mafMasked's op: the MAF's op with the masking Forward.
+type mafMaskedOp struct {
+	m *mafMasked
+	flow.Op[float64]
+}
+
+func (o mafMaskedOp) Forward(x, z *flowtest.M, ld []float64) {
+	m := o.m
 	for l, mk := range m.made.Masks {
 		v := m.made.W[l].Value
 		m.save = append(m.save[:0], v...)
@@ -212,7 +223,7 @@ func (m *mafMasked) Forward(w flow.Work, x, z *flowtest.M, ld []float64) {
 		}
 		defer copy(v, append([]float64(nil), m.save...))
 	}
-	m.Layer.Forward(w, x, z, ld)
+	o.Op.Forward(x, z, ld)
 }
 
 func mafOrder(order string, d int) []int {

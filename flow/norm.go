@@ -33,6 +33,7 @@ type ActNorm[T Float] struct {
 
 // actNormWork holds one application's input and the inverse scales.
 type actNormWork[T Float] struct {
+	l      *ActNorm[T]
 	x      *Mat[T]
 	inv    []T // exp(−log_scale)
 	iscale []T // Inverse's exp(log_scale), apart so a pending Backward stays valid
@@ -55,14 +56,11 @@ func (l *ActNorm[T]) Spec() LayerSpec { return LayerSpec{Type: "actnorm"} }
 // Params returns loc and log_scale.
 func (l *ActNorm[T]) Params() []*Param[T] { return []*Param[T]{l.Loc, l.LogScale} }
 
-// NewWork allocates an empty workspace.
-func (l *ActNorm[T]) NewWork() Work { return l.work(nil) }
-
-// NewOp implements ShardedLayer.
-func (l *ActNorm[T]) NewOp(grads [][]T) Op[T] { return bindOp[T](l, l.work(grads)) }
+// NewOp implements Layer: the op is the layer's workspace.
+func (l *ActNorm[T]) NewOp(grads [][]T) Op[T] { return l.work(grads) }
 
 func (l *ActNorm[T]) work(grads [][]T) *actNormWork[T] {
-	return &actNormWork[T]{grads: bindGrads(l.Params(), grads)}
+	return &actNormWork[T]{l: l, grads: bindGrads(l.Params(), grads)}
 }
 
 // Cost reports one subtract and one multiply per entry.
@@ -99,11 +97,8 @@ func (l *ActNorm[T]) inverseScales(wk *actNormWork[T]) T {
 }
 
 // Forward computes z = (x − loc)·exp(−log_scale) and the constant log-det.
-func (l *ActNorm[T]) Forward(work Work, x, z *Mat[T], ld []T) {
-	l.forward(work.(*actNormWork[T]), x, z, ld)
-}
-
-func (l *ActNorm[T]) forward(wk *actNormWork[T], x, z *Mat[T], ld []T) {
+func (wk *actNormWork[T]) Forward(x, z *Mat[T], ld []T) {
+	l := wk.l
 	d := l.dim
 	wk.x = x
 	ldv := l.inverseScales(wk)
@@ -118,11 +113,8 @@ func (l *ActNorm[T]) forward(wk *actNormWork[T], x, z *Mat[T], ld []T) {
 }
 
 // Backward: dx = dz·exp(−log_scale); dloc = −Σ dx; dlog_scale = −Σ dz⊙z − Σ dld.
-func (l *ActNorm[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
-	l.backward(work.(*actNormWork[T]), dz, dld, dx)
-}
-
-func (l *ActNorm[T]) backward(wk *actNormWork[T], dz *Mat[T], dld []T, dx *Mat[T]) {
+func (wk *actNormWork[T]) Backward(dz *Mat[T], dld []T, dx *Mat[T]) {
+	l := wk.l
 	d := l.dim
 	loc, inv := l.Loc.Value, wk.inv
 	gl, gs := wk.grads.of(l.Loc), wk.grads.of(l.LogScale)
@@ -150,11 +142,8 @@ func (l *ActNorm[T]) backward(wk *actNormWork[T], dz *Mat[T], dld []T, dx *Mat[T
 }
 
 // Inverse computes x = z·exp(log_scale) + loc.
-func (l *ActNorm[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
-	l.inverse(work.(*actNormWork[T]), z, x, ld)
-}
-
-func (l *ActNorm[T]) inverse(wk *actNormWork[T], z, x *Mat[T], ld []T) {
+func (wk *actNormWork[T]) Inverse(z, x *Mat[T], ld []T) {
+	l := wk.l
 	d := l.dim
 	loc := l.Loc.Value
 	wk.iscale = tensor.Grow(wk.iscale, d)
@@ -214,6 +203,7 @@ type BatchNorm[T Float] struct {
 
 // batchNormWork holds one application's normalised input.
 type batchNormWork[T Float] struct {
+	l        *BatchNorm[T]
 	xhat     Mat[T]
 	mu       []T // mean used by the last Forward
 	invStd   []T // 1/√(v + eps) per column
@@ -282,13 +272,10 @@ func (l *BatchNorm[T]) SetTraining(training bool) { l.training = training }
 // Training reports whether the layer is in training mode.
 func (l *BatchNorm[T]) Training() bool { return l.training }
 
-// NewWork allocates an empty workspace.
-func (l *BatchNorm[T]) NewWork() Work { return &batchNormWork[T]{} }
-
-// NewOp implements ShardedLayer (a flow with BatchNorm still runs
+// NewOp implements Layer (a flow with BatchNorm still runs
 // unsharded: the batch statistics must see the whole batch).
 func (l *BatchNorm[T]) NewOp(grads [][]T) Op[T] {
-	return bindOp[T](l, &batchNormWork[T]{grads: bindGrads(l.Params(), grads)})
+	return &batchNormWork[T]{l: l, grads: bindGrads(l.Params(), grads)}
 }
 
 // Cost reports normalising and scaling each entry (plus the batch
@@ -312,11 +299,8 @@ func (l *BatchNorm[T]) InitFromData(x *Mat[T]) {
 
 // Forward normalises x with the batch statistics (training) or the running
 // averages (evaluation).
-func (l *BatchNorm[T]) Forward(work Work, x, z *Mat[T], ld []T) {
-	l.forward(work.(*batchNormWork[T]), x, z, ld)
-}
-
-func (l *BatchNorm[T]) forward(wk *batchNormWork[T], x, z *Mat[T], ld []T) {
+func (wk *batchNormWork[T]) Forward(x, z *Mat[T], ld []T) {
+	l := wk.l
 	d, n := l.dim, x.Rows
 	wk.training = l.training
 	wk.invStd, wk.scale = tensor.Grow(wk.invStd, d), tensor.Grow(wk.scale, d)
@@ -366,11 +350,8 @@ func (l *BatchNorm[T]) forward(wk *batchNormWork[T], x, z *Mat[T], ld []T) {
 // Backward propagates through the affine map and, in training mode,
 // through the batch mean and variance (and the log-det's dependence on the
 // variance).
-func (l *BatchNorm[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
-	l.backward(work.(*batchNormWork[T]), dz, dld, dx)
-}
-
-func (l *BatchNorm[T]) backward(wk *batchNormWork[T], dz *Mat[T], dld []T, dx *Mat[T]) {
+func (wk *batchNormWork[T]) Backward(dz *Mat[T], dld []T, dx *Mat[T]) {
+	l := wk.l
 	d, n := l.dim, dz.Rows
 	wk.sg, wk.sgx = tensor.Grow(wk.sg, d), tensor.Grow(wk.sgx, d)
 	sg, sgx := wk.sg, wk.sgx
@@ -421,11 +402,8 @@ func (l *BatchNorm[T]) backward(wk *batchNormWork[T], dz *Mat[T], dld []T, dx *M
 
 // Inverse computes x = (z − β)·exp(−γ)·√(v + eps) + μ with the running
 // averages, whatever the mode.
-func (l *BatchNorm[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
-	l.inverse(work.(*batchNormWork[T]), z, x, ld)
-}
-
-func (l *BatchNorm[T]) inverse(wk *batchNormWork[T], z, x *Mat[T], ld []T) {
+func (wk *batchNormWork[T]) Inverse(z, x *Mat[T], ld []T) {
+	l := wk.l
 	d := l.dim
 	wk.iscale = tensor.Grow(wk.iscale, d)
 	ldv := 0.0

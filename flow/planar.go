@@ -44,6 +44,7 @@ type Planar[T Float] struct {
 
 // planarWork holds one application's activations.
 type planarWork[T Float] struct {
+	l        *Planar[T]
 	x        *Mat[T]
 	uhat     []T // û
 	gu       []T // Σ_r dz_r·h_r, backward scratch
@@ -91,14 +92,11 @@ func (l *Planar[T]) Spec() LayerSpec { return LayerSpec{Type: "planar"} }
 // Params returns u, w and b.
 func (l *Planar[T]) Params() []*Param[T] { return []*Param[T]{l.U, l.W, l.B} }
 
-// NewWork allocates an empty workspace.
-func (l *Planar[T]) NewWork() Work { return l.work(nil) }
-
-// NewOp implements ShardedLayer.
-func (l *Planar[T]) NewOp(grads [][]T) Op[T] { return bindOp[T](l, l.work(grads)) }
+// NewOp implements Layer: the op is the layer's workspace.
+func (l *Planar[T]) NewOp(grads [][]T) Op[T] { return l.work(grads) }
 
 func (l *Planar[T]) work(grads [][]T) *planarWork[T] {
-	return &planarWork[T]{grads: bindGrads(l.Params(), grads)}
+	return &planarWork[T]{l: l, grads: bindGrads(l.Params(), grads)}
 }
 
 // Cost reports the static cost, at 2 FLOPs per multiply-add (the MLP
@@ -140,11 +138,8 @@ func (l *Planar[T]) coef(uhat []T) planarCoef {
 }
 
 // Forward computes z = x + û·tanh(wᵀx + b) and its log-det.
-func (l *Planar[T]) Forward(work Work, x, z *Mat[T], ld []T) {
-	l.forward(work.(*planarWork[T]), x, z, ld)
-}
-
-func (l *Planar[T]) forward(wk *planarWork[T], x, z *Mat[T], ld []T) {
+func (wk *planarWork[T]) Forward(x, z *Mat[T], ld []T) {
+	l := wk.l
 	d, n := l.dim, x.Rows
 	wk.x = x
 	wk.uhat = tensor.Grow(wk.uhat, d)
@@ -171,11 +166,8 @@ func (l *Planar[T]) forward(wk *planarWork[T], x, z *Mat[T], ld []T) {
 
 // Backward propagates dL/dz and dL/dld through the planar map and the
 // reparameterisation of û.
-func (l *Planar[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
-	l.backward(work.(*planarWork[T]), dz, dld, dx)
-}
-
-func (l *Planar[T]) backward(wk *planarWork[T], dz *Mat[T], dld []T, dx *Mat[T]) {
+func (wk *planarWork[T]) Backward(dz *Mat[T], dld []T, dx *Mat[T]) {
+	l := wk.l
 	d, n := l.dim, dz.Rows
 	x, uhat := wk.x, wk.uhat
 	co := wk.co
@@ -236,11 +228,8 @@ func (l *Planar[T]) backward(wk *planarWork[T], dz *Mat[T], dld []T, dx *Mat[T])
 
 // Inverse solves z = x + û·tanh(wᵀx + b) for x row by row (see the type's
 // documentation for the method and tolerance).
-func (l *Planar[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
-	l.inverse(work.(*planarWork[T]), z, x, ld)
-}
-
-func (l *Planar[T]) inverse(wk *planarWork[T], z, x *Mat[T], ld []T) {
+func (wk *planarWork[T]) Inverse(z, x *Mat[T], ld []T) {
+	l := wk.l
 	d := l.dim
 	wk.uhat = tensor.Grow(wk.uhat, d)
 	co := l.coef(wk.uhat)

@@ -57,11 +57,11 @@ func TestPlanarZeroW(t *testing.T) {
 	flowtest.CheckInverse(t, l, x, 1e-12)
 	// The reparameterisation is discontinuous at w = 0 (û ~ w/‖w‖²), so
 	// only finiteness of the gradients is checked here.
-	w := l.NewWork()
+	w := l.NewOp(nil)
 	zz := flowtest.RandMat(rand.New(rand.NewPCG(1, 1)), 3, 2, 1)
-	l.Forward(w, x, zz, make([]float64, 3))
+	w.Forward(x, zz, make([]float64, 3))
 	dx := flowtest.RandMat(rand.New(rand.NewPCG(1, 1)), 3, 2, 1)
-	l.Backward(w, zz, []float64{1, 1, 1}, dx)
+	w.Backward(zz, []float64{1, 1, 1}, dx)
 	if !flowtest.FiniteAll(dx.Data) {
 		t.Errorf("dx not finite: %v", dx.Data)
 	}

@@ -39,6 +39,7 @@ type Radial[T Float] struct {
 
 // radialWork holds one application's activations.
 type radialWork[T Float] struct {
+	l     *Radial[T]
 	x     *Mat[T]
 	r, h  []float64 // per row ‖x − x0‖ and 1/(α + r)
 	v     []T       // backward scratch (D)
@@ -82,14 +83,11 @@ func (l *Radial[T]) Spec() LayerSpec { return LayerSpec{Type: "radial"} }
 // Params returns x0, α̂ and β̂.
 func (l *Radial[T]) Params() []*Param[T] { return []*Param[T]{l.X0, l.AlphaRaw, l.BetaRaw} }
 
-// NewWork allocates an empty workspace.
-func (l *Radial[T]) NewWork() Work { return l.work(nil) }
-
-// NewOp implements ShardedLayer.
-func (l *Radial[T]) NewOp(grads [][]T) Op[T] { return bindOp[T](l, l.work(grads)) }
+// NewOp implements Layer: the op is the layer's workspace.
+func (l *Radial[T]) NewOp(grads [][]T) Op[T] { return l.work(grads) }
 
 func (l *Radial[T]) work(grads [][]T) *radialWork[T] {
-	return &radialWork[T]{grads: bindGrads(l.Params(), grads)}
+	return &radialWork[T]{l: l, grads: bindGrads(l.Params(), grads)}
 }
 
 // Cost reports the static cost, at 2 FLOPs per multiply-add (the MLP
@@ -111,11 +109,8 @@ func (l *Radial[T]) ab() radialAB {
 }
 
 // Forward computes z = x + βh(x − x0) and its log-det.
-func (l *Radial[T]) Forward(work Work, x, z *Mat[T], ld []T) {
-	l.forward(work.(*radialWork[T]), x, z, ld)
-}
-
-func (l *Radial[T]) forward(wk *radialWork[T], x, z *Mat[T], ld []T) {
+func (wk *radialWork[T]) Forward(x, z *Mat[T], ld []T) {
+	l := wk.l
 	d, n := l.dim, x.Rows
 	wk.x = x
 	wk.r, wk.h = tensor.Grow(wk.r, n), tensor.Grow(wk.h, n)
@@ -144,11 +139,8 @@ func (l *Radial[T]) forward(wk *radialWork[T], x, z *Mat[T], ld []T) {
 }
 
 // Backward propagates dL/dz and dL/dld through the radial map.
-func (l *Radial[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
-	l.backward(work.(*radialWork[T]), dz, dld, dx)
-}
-
-func (l *Radial[T]) backward(wk *radialWork[T], dz *Mat[T], dld []T, dx *Mat[T]) {
+func (wk *radialWork[T]) Backward(dz *Mat[T], dld []T, dx *Mat[T]) {
+	l := wk.l
 	d, n := l.dim, dz.Rows
 	x, x0 := wk.x, l.X0.Value
 	alpha, beta := wk.ab.alpha, wk.ab.beta
@@ -195,11 +187,8 @@ func (l *Radial[T]) backward(wk *radialWork[T], dz *Mat[T], dld []T, dx *Mat[T])
 }
 
 // Inverse maps z back to x analytically (see the type's documentation).
-func (l *Radial[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
-	l.inverse(work.(*radialWork[T]), z, x, ld)
-}
-
-func (l *Radial[T]) inverse(_ *radialWork[T], z, x *Mat[T], ld []T) {
+func (wk *radialWork[T]) Inverse(z, x *Mat[T], ld []T) {
+	l := wk.l
 	d := l.dim
 	ab := l.ab()
 	alpha, beta := ab.alpha, ab.beta

@@ -54,12 +54,12 @@ func TestRadialAtCentre(t *testing.T) {
 		if !flowtest.FiniteAll(xr.Data) || !flowtest.FiniteAll(ldi) {
 			t.Fatalf("β̂=%g: inverse not finite: %v %v", betaRaw, xr.Data, ldi)
 		}
-		w := l.NewWork()
+		w := l.NewOp(nil)
 		zz := tensor.New[float64](3, 3)
-		l.Forward(w, x, zz, make([]float64, 3))
+		w.Forward(x, zz, make([]float64, 3))
 		dx := tensor.New[float64](3, 3)
 		dz := flowtest.RandMat(rand.New(rand.NewPCG(1, 1)), 3, 3, 1)
-		l.Backward(w, dz, []float64{1, 1, 1}, dx)
+		w.Backward(dz, []float64{1, 1, 1}, dx)
 		if !flowtest.FiniteAll(dx.Data) {
 			t.Errorf("β̂=%g: backward not finite: %v", betaRaw, dx.Data)
 		}

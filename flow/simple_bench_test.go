@@ -30,7 +30,7 @@ func BenchmarkSimpleLayers(b *testing.B) {
 			for i := range dld {
 				dld[i] = -1.0 / n
 			}
-			w := l.NewWork()
+			w := l.NewOp(nil)
 			training := func(on bool) {
 				if s, ok := l.(flow.TrainingSetter); ok {
 					s.SetTraining(on)
@@ -41,21 +41,21 @@ func BenchmarkSimpleLayers(b *testing.B) {
 				defer training(false)
 				b.ReportAllocs()
 				for b.Loop() {
-					l.Forward(w, x, z, ld)
-					l.Backward(w, dz, dld, dx)
+					w.Forward(x, z, ld)
+					w.Backward(dz, dld, dx)
 				}
 			})
 			b.Run(fmt.Sprintf("%s/D=%d/forward", typ, d), func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					l.Forward(w, x, z, ld)
+					w.Forward(x, z, ld)
 				}
 			})
 			xr := tensor.New[float32](n, d)
 			b.Run(fmt.Sprintf("%s/D=%d/inverse", typ, d), func(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
-					l.Inverse(w, z, xr, ld)
+					w.Inverse(z, xr, ld)
 				}
 			})
 		}

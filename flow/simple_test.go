@@ -196,17 +196,17 @@ func TestSimpleAllocs(t *testing.T) {
 			for i := range dld {
 				dld[i] = -1.0 / n
 			}
-			w := l.NewWork()
+			w := l.NewOp(nil)
 			step := func() {
-				l.Forward(w, x, z, ld)
-				l.Backward(w, dz, dld, dx)
+				w.Forward(x, z, ld)
+				w.Backward(dz, dld, dx)
 			}
 			step()
 			if a := testing.AllocsPerRun(20, step); a != 0 {
 				t.Errorf("forward+backward allocates %.1f times per step", a)
 			}
 			xr := tensor.New[float32](n, d)
-			inv := func() { l.Inverse(w, z, xr, ld) }
+			inv := func() { w.Inverse(z, xr, ld) }
 			inv()
 			if a := testing.AllocsPerRun(20, inv); a != 0 {
 				t.Errorf("inverse allocates %.1f times per call", a)

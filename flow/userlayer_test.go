@@ -10,42 +10,28 @@ import (
 )
 
 // userScale is a user-defined, unregistered layer: z = x·e^s + t with
-// learnable s and t per column.
+// learnable s and t per column. It is written only against the Layer and
+// Op interfaces; flow knows nothing else about it. bound counts the ops
+// bound to gradient buffers other than the Params' own (the shards').
 type userScale[T flow.Float] struct {
-	s, t *flow.Param[T]
+	s, t  *flow.Param[T]
+	bound int
 }
 
-type userScaleWork[T flow.Float] struct {
-	x      *flow.Mat[T]
-	gs, gt []T // where Backward adds the gradients
-}
-
-// shardedUserScale is userScale as a flow.ShardedLayer: it keeps all
-// per-call state in its work, and its Backward adds into the work's
-// gradient slices. bound counts the workspaces bound to shard buffers.
-type shardedUserScale[T flow.Float] struct {
-	*userScale[T]
-	bound *int
-}
-
-// userScaleOp is the user layer's typed op.
+// userScaleOp is the user layer's op: the input of its last Forward and
+// where its Backward adds the gradients.
 type userScaleOp[T flow.Float] struct {
-	l *userScale[T]
-	w *userScaleWork[T]
+	l      *userScale[T]
+	x      *flow.Mat[T]
+	gs, gt []T
 }
 
-func (o userScaleOp[T]) Forward(x, z *flow.Mat[T], ld []T) { o.l.Forward(o.w, x, z, ld) }
-func (o userScaleOp[T]) Backward(dz *flow.Mat[T], dld []T, dx *flow.Mat[T]) {
-	o.l.Backward(o.w, dz, dld, dx)
-}
-func (o userScaleOp[T]) Inverse(z, x *flow.Mat[T], ld []T) { o.l.Inverse(o.w, z, x, ld) }
-
-func (l shardedUserScale[T]) NewOp(grads [][]T) flow.Op[T] {
+func (l *userScale[T]) NewOp(grads [][]T) flow.Op[T] {
 	if grads == nil {
-		return userScaleOp[T]{l.userScale, l.NewWork().(*userScaleWork[T])}
+		return &userScaleOp[T]{l: l, gs: l.s.Grad, gt: l.t.Grad}
 	}
-	*l.bound++
-	return userScaleOp[T]{l.userScale, &userScaleWork[T]{gs: grads[0], gt: grads[1]}}
+	l.bound++
+	return &userScaleOp[T]{l: l, gs: grads[0], gt: grads[1]}
 }
 
 func newUserScale[T flow.Float](d int) *userScale[T] {
@@ -59,19 +45,17 @@ func newUserScale[T flow.Float](d int) *userScale[T] {
 func (l *userScale[T]) Dim() int                 { return len(l.s.Value) }
 func (l *userScale[T]) Spec() flow.LayerSpec     { return flow.LayerSpec{Type: "user-scale"} }
 func (l *userScale[T]) Params() []*flow.Param[T] { return []*flow.Param[T]{l.s, l.t} }
-func (l *userScale[T]) NewWork() flow.Work {
-	return &userScaleWork[T]{gs: l.s.Grad, gt: l.t.Grad}
-}
-func (l *userScale[T]) Cost() flow.Cost { return flow.Cost{Params: 2 * l.Dim()} }
-func (l *userScale[T]) logDet() (s T)   { return sum(l.s.Value) }
+func (l *userScale[T]) Cost() flow.Cost          { return flow.Cost{Params: 2 * l.Dim()} }
+func (l *userScale[T]) logDet() (s T)            { return sum(l.s.Value) }
 func sum[T flow.Float](v []T) (s T) {
 	for _, x := range v {
 		s += x
 	}
 	return s
 }
-func (l *userScale[T]) Forward(w flow.Work, x, z *flow.Mat[T], ld []T) {
-	w.(*userScaleWork[T]).x = x
+func (o *userScaleOp[T]) Forward(x, z *flow.Mat[T], ld []T) {
+	l := o.l
+	o.x = x
 	d := l.Dim()
 	for r := 0; r < x.Rows; r++ {
 		for j := 0; j < d; j++ {
@@ -80,23 +64,23 @@ func (l *userScale[T]) Forward(w flow.Work, x, z *flow.Mat[T], ld []T) {
 		ld[r] = l.logDet()
 	}
 }
-func (l *userScale[T]) Backward(w flow.Work, dz *flow.Mat[T], dld []T, dx *flow.Mat[T]) {
-	wk := w.(*userScaleWork[T])
-	x := wk.x
+func (o *userScaleOp[T]) Backward(dz *flow.Mat[T], dld []T, dx *flow.Mat[T]) {
+	l, x := o.l, o.x
 	d := l.Dim()
 	for r := 0; r < dz.Rows; r++ {
 		for j := 0; j < d; j++ {
 			e := T(math.Exp(float64(l.s.Value[j])))
 			g := dz.Data[r*d+j]
-			wk.gs[j] += g*x.Data[r*d+j]*e + dld[r]
-			wk.gt[j] += g
+			o.gs[j] += g*x.Data[r*d+j]*e + dld[r]
+			o.gt[j] += g
 			if dx != nil {
 				dx.Data[r*d+j] = g * e
 			}
 		}
 	}
 }
-func (l *userScale[T]) Inverse(_ flow.Work, z, x *flow.Mat[T], ld []T) {
+func (o *userScaleOp[T]) Inverse(z, x *flow.Mat[T], ld []T) {
+	l := o.l
 	d := l.Dim()
 	for r := 0; r < z.Rows; r++ {
 		for j := 0; j < d; j++ {
@@ -113,48 +97,52 @@ func (l *userScale[T]) Inverse(_ flow.Work, z, x *flow.Mat[T], ld []T) {
 // silently compute without the shift.
 type shifted[T flow.Float] struct{ flow.Layer[T] }
 
-func (l shifted[T]) Forward(w flow.Work, x, z *flow.Mat[T], ld []T) {
-	l.Layer.Forward(w, x, z, ld)
+func (l shifted[T]) NewOp(grads [][]T) flow.Op[T] { return shiftedOp[T]{l.Layer.NewOp(grads)} }
+
+// shiftedOp is the wrapped layer's op with the shift.
+type shiftedOp[T flow.Float] struct{ flow.Op[T] }
+
+func (o shiftedOp[T]) Forward(x, z *flow.Mat[T], ld []T) {
+	o.Op.Forward(x, z, ld)
 	for i := range z.Data[:x.Rows*x.Cols] {
 		z.Data[i] += 0.5
 	}
 }
-func (l shifted[T]) Inverse(w flow.Work, z, x *flow.Mat[T], ld []T) {
+func (o shiftedOp[T]) Inverse(z, x *flow.Mat[T], ld []T) {
 	zs := z.Clone()
 	for i := range zs.Data {
 		zs.Data[i] -= 0.5
 	}
-	l.Layer.Inverse(w, zs, x, ld)
+	o.Op.Inverse(zs, x, ld)
 }
 
-// TestUserLayersOnTwoCores: flows with a user-defined (unregistered) layer
-// and with a wrapper layer give the same NLL and gradients on 2 workers as
-// on 1 (batch 256); they used to panic ("cannot replicate …") or compute
-// with the unwrapped layer in the other shard. A user layer that is a
-// flow.ShardedLayer runs sharded on the same parameters (no replica); the
-// others run unsharded.
+// TestUserLayersOnTwoCores: flows with a user-defined (unregistered,
+// nowhere special-cased) layer and with a wrapper layer give the same NLL,
+// gradients and samples on 2 workers as on 1 (batch 256); they used to
+// panic ("cannot replicate …") or compute with the unwrapped layer in the
+// other shard. The user's layer runs sharded on the same parameters: the
+// second shard binds an op of its own to its gradient buffer (no replica).
 func TestUserLayersOnTwoCores(t *testing.T) {
 	const d, rows = 3, 256
+	var users []*userScale[float64]
 	build := map[string]func() *flow.Flow[float64]{
 		"unregistered": func() *flow.Flow[float64] {
 			maf, _ := flow.NewLayer[float64](d, flow.LayerSpec{Type: "maf", Hidden: []int{8}}, rand.New(rand.NewPCG(1, 1)))
-			return flow.New[float64](d, newUserScale[float64](d), maf)
+			u := newUserScale[float64](d)
+			users = append(users, u)
+			return flow.New[float64](d, u, maf)
 		},
 		"wrapper": func() *flow.Flow[float64] {
 			maf, _ := flow.NewLayer[float64](d, flow.LayerSpec{Type: "maf", Hidden: []int{8}}, rand.New(rand.NewPCG(1, 1)))
 			return flow.New[float64](d, shifted[float64]{maf})
 		},
 	}
-	bound := 0
-	build["sharded-user-layer"] = func() *flow.Flow[float64] {
-		maf, _ := flow.NewLayer[float64](d, flow.LayerSpec{Type: "maf", Hidden: []int{8}}, rand.New(rand.NewPCG(1, 1)))
-		return flow.New[float64](d, shardedUserScale[float64]{newUserScale[float64](d), &bound}, maf)
-	}
 	for name, mk := range build {
 		t.Run(name, func(t *testing.T) {
 			x := flowtest.RandMat(rand.New(rand.NewPCG(2, 2)), rows, d, 1)
 			var nll [2]float64
 			var grads [2][]float64
+			var samples, lps [2][]float64
 			for i, workers := range []int{1, 2} {
 				f := mk()
 				f.Workers = workers
@@ -170,6 +158,7 @@ func TestUserLayersOnTwoCores(t *testing.T) {
 				if s.Rows != rows || len(lp) != rows {
 					t.Fatal("sampling on 2 workers failed")
 				}
+				samples[i], lps[i] = s.Data, lp
 			}
 			if math.Abs(nll[0]-nll[1]) > 1e-12 {
 				t.Errorf("NLL: 1 worker %.15g, 2 workers %.15g", nll[0], nll[1])
@@ -179,10 +168,20 @@ func TestUserLayersOnTwoCores(t *testing.T) {
 					t.Fatalf("gradient %d: 1 worker %.15g, 2 workers %.15g", k, grads[0][k], grads[1][k])
 				}
 			}
+			for k := range samples[0] {
+				if math.Abs(samples[0][k]-samples[1][k]) > 1e-12 {
+					t.Fatalf("sample entry %d: 1 worker %.15g, 2 workers %.15g", k, samples[0][k], samples[1][k])
+				}
+			}
+			for k := range lps[0] {
+				if math.Abs(lps[0][k]-lps[1][k]) > 1e-12 {
+					t.Fatalf("sample log p %d: 1 worker %.15g, 2 workers %.15g", k, lps[0][k], lps[1][k])
+				}
+			}
 		})
 	}
-	if bound == 0 {
-		t.Error("the user's ShardedLayer was not run sharded (no workspace bound to a shard's gradients)")
+	if len(users) != 2 || users[0].bound != 0 || users[1].bound == 0 {
+		t.Error("the user's layer did not run sharded on 2 workers (no op bound to a shard's gradients)")
 	}
 }
 

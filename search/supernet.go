@@ -146,7 +146,7 @@ type Supernet[T flow.Float] struct {
 // candidates of slot i (at least one slot, at least one candidate each);
 // prefix and suffix are fixed layers applied before and after the slots
 // (nil for none). Every layer must have dimension dim, and no layer object
-// may appear twice in the same path (a candidate's Work is per tree node,
+// may appear twice in the same path (a candidate's op is per tree node,
 // but a layer's parameters are shared by all of its uses). α starts at 0
 // (uniform weights); the sample estimator's generator is seeded with 1.
 func New[T flow.Float](dim int, prefix []flow.Layer[T], slots [][]flow.Layer[T], suffix []flow.Layer[T]) (*Supernet[T], error) {

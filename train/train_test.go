@@ -128,9 +128,19 @@ type nanLayer struct {
 	poison *bool
 }
 
-func (l nanLayer) Forward(w flow.Work, x, z *tensor.Mat[float32], ld []float32) {
-	l.Layer.Forward(w, x, z, ld)
-	if *l.poison {
+func (l nanLayer) NewOp(grads [][]float32) flow.Op[float32] {
+	return nanOp{l.Layer.NewOp(grads), l.poison}
+}
+
+// nanOp is nanLayer's op.
+type nanOp struct {
+	flow.Op[float32]
+	poison *bool
+}
+
+func (o nanOp) Forward(x, z *tensor.Mat[float32], ld []float32) {
+	o.Op.Forward(x, z, ld)
+	if *o.poison {
 		z.Data[0] = float32(math.NaN())
 	}
 }

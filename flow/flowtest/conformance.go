@@ -32,10 +32,10 @@ const conformanceDim = 5
 //   - logdet: Forward's log-det against the finite-difference Jacobian;
 //   - gradients: Backward against central finite differences;
 //   - pending-backward: an Inverse between Forward and Backward on the same
-//     workspace does not change the Backward (the Layer contract);
-//   - bound-gradients: for a flow.ShardedLayer, an op from NewOp(grads)
-//     gives the Work-based Backward's dL/dx, adds exactly its parameter
-//     gradients into its own slices and leaves the Params' Grad alone;
+//     op does not change the Backward (the Op contract);
+//   - bound-gradients: an op from NewOp(grads) gives the dL/dx of an op
+//     from NewOp(nil), adds exactly its parameter gradients into its own
+//     slices and leaves the Params' Grad alone;
 //   - alloc-free: a warm Forward+Backward and a warm Inverse allocate
 //     nothing (float32, 256 rows);
 //   - spec round trip: Spec → JSON → NewLayer gives the same spec and,
@@ -91,9 +91,9 @@ func Perturb[T flow.Float](ps []*flow.Param[T], scale float64, seed uint64) {
 	}
 }
 
-// backwardOnce runs Forward then Backward on a fresh workspace, with an
+// backwardOnce runs Forward then Backward on a fresh op (NewOp(nil)), with an
 // optional call in between, and returns dx and the parameter gradients.
-func backwardOnce(l flow.Layer[float64], x *M, between func(w flow.Work)) (*M, [][]float64) {
+func backwardOnce(l flow.Layer[float64], x *M, between func(op flow.Op[float64])) (*M, [][]float64) {
 	dz, dld := cotangents(rand.New(rand.NewPCG(8, 8)), x.Rows, x.Cols)
 	dx := runBackward(l, x, dz, dld, between)
 	var gs [][]float64
@@ -106,25 +106,21 @@ func backwardOnce(l flow.Layer[float64], x *M, between func(w flow.Work)) (*M, [
 func checkPendingBackward(t *testing.T, l flow.Layer[float64], x *M) {
 	ref, refG := backwardOnce(l, x, nil)
 	other := RandMat(rand.New(rand.NewPCG(9, 9)), x.Rows+3, x.Cols, 0.7)
-	got, gotG := backwardOnce(l, x, func(w flow.Work) {
+	got, gotG := backwardOnce(l, x, func(w flow.Op[float64]) {
 		xr := tensor.New[float64](other.Rows, other.Cols)
-		l.Inverse(w, other, xr, make([]float64, other.Rows))
+		w.Inverse(other, xr, make([]float64, other.Rows))
 	})
 	if !slices.Equal(ref.Data, got.Data) {
-		t.Errorf("an Inverse on the workspace between Forward and Backward changed dL/dx")
+		t.Errorf("an Inverse on the op between Forward and Backward changed dL/dx")
 	}
 	for i := range refG {
 		if !slices.Equal(refG[i], gotG[i]) {
-			t.Errorf("an Inverse on the workspace between Forward and Backward changed the gradient of %s", l.Params()[i].Name)
+			t.Errorf("an Inverse on the op between Forward and Backward changed the gradient of %s", l.Params()[i].Name)
 		}
 	}
 }
 
 func checkBoundGradients(t *testing.T, l flow.Layer[float64], x *M) {
-	sl, ok := l.(flow.ShardedLayer[float64])
-	if !ok {
-		t.Skipf("%s is not a flow.ShardedLayer (it runs unsharded or on replicas)", l.Spec().Type)
-	}
 	ref, refG := backwardOnce(l, x, nil)
 	ps := l.Params()
 	gs := make([][]float64, len(ps))
@@ -132,7 +128,7 @@ func checkBoundGradients(t *testing.T, l flow.Layer[float64], x *M) {
 		gs[i] = make([]float64, len(p.Value))
 		clear(p.Grad)
 	}
-	op := sl.NewOp(gs)
+	op := l.NewOp(gs)
 	if op == nil {
 		t.Fatal("NewOp returned nil")
 	}
@@ -144,11 +140,11 @@ func checkBoundGradients(t *testing.T, l flow.Layer[float64], x *M) {
 	dx := tensor.New[float64](x.Rows, x.Cols)
 	op.Backward(dz, dld, dx)
 	if !slices.Equal(ref.Data, dx.Data) {
-		t.Error("a bound op gives a different dL/dx from the Work-based Backward")
+		t.Error("an op bound to its own gradients gives a different dL/dx from NewOp(nil)'s")
 	}
 	for i, p := range ps {
 		if !slices.Equal(gs[i], refG[i]) {
-			t.Errorf("the bound op's gradient of %s differs from the Work-based one", p.Name)
+			t.Errorf("the bound op's gradient of %s differs from NewOp(nil)'s", p.Name)
 		}
 		for _, g := range p.Grad {
 			if g != 0 {
@@ -177,12 +173,12 @@ func checkAllocFree(t *testing.T, info flow.LayerType, dim int) {
 	for i := range dld {
 		dld[i] = -1.0 / rows
 	}
-	w := l.NewWork()
+	w := l.NewOp(nil)
 	step := func() {
-		l.Forward(w, x, z, ld)
-		l.Backward(w, dz, dld, dx)
+		w.Forward(x, z, ld)
+		w.Backward(dz, dld, dx)
 	}
-	inv := func() { l.Inverse(w, z, xr, ld) }
+	inv := func() { w.Inverse(z, xr, ld) }
 	step()
 	inv()
 	if a := testing.AllocsPerRun(5, step); a != 0 {

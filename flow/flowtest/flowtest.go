@@ -27,7 +27,7 @@ func RandMat(rng *rand.Rand, rows, cols int, scale float64) *M {
 func Forward(l flow.Layer[float64], x *M) (*M, []float64) {
 	z := tensor.New[float64](x.Rows, x.Cols)
 	ld := make([]float64, x.Rows)
-	l.Forward(l.NewWork(), x.Clone(), z, ld)
+	l.NewOp(nil).Forward(x.Clone(), z, ld)
 	return z, ld
 }
 
@@ -35,7 +35,7 @@ func Forward(l flow.Layer[float64], x *M) (*M, []float64) {
 func Inverse(l flow.Layer[float64], z *M) (*M, []float64) {
 	x := tensor.New[float64](z.Rows, z.Cols)
 	ld := make([]float64, z.Rows)
-	l.Inverse(l.NewWork(), z.Clone(), x, ld)
+	l.NewOp(nil).Inverse(z.Clone(), x, ld)
 	return x, ld
 }
 
@@ -70,20 +70,20 @@ func cotangents(rng *rand.Rand, rows, cols int) (*M, []float64) {
 }
 
 // runBackward clears the Params' Grad, runs Forward on a copy of x and
-// Backward with the cotangents dz, dld on a fresh workspace (with an
+// Backward with the cotangents dz, dld on a fresh op (with an
 // optional call in between) and returns dL/dx.
-func runBackward(l flow.Layer[float64], x, dz *M, dld []float64, between func(w flow.Work)) *M {
+func runBackward(l flow.Layer[float64], x, dz *M, dld []float64, between func(op flow.Op[float64])) *M {
 	for _, p := range l.Params() {
 		clear(p.Grad)
 	}
-	w := l.NewWork()
+	w := l.NewOp(nil)
 	z := tensor.New[float64](x.Rows, x.Cols)
-	l.Forward(w, x.Clone(), z, make([]float64, x.Rows))
+	w.Forward(x.Clone(), z, make([]float64, x.Rows))
 	if between != nil {
 		between(w)
 	}
 	dx := tensor.New[float64](x.Rows, x.Cols)
-	l.Backward(w, dz, dld, dx)
+	w.Backward(dz, dld, dx)
 	return dx
 }
 
@@ -195,9 +195,9 @@ func CheckInverse32(t testing.TB, l flow.Layer[float32], x *M, tol float64) {
 	x32 := tensor.Convert[float32](x)
 	z := tensor.New[float32](x.Rows, x.Cols)
 	ld := make([]float32, x.Rows)
-	l.Forward(l.NewWork(), x32, z, ld)
+	l.NewOp(nil).Forward(x32, z, ld)
 	xr := tensor.New[float32](x.Rows, x.Cols)
-	l.Inverse(l.NewWork(), z, xr, nil)
+	l.NewOp(nil).Inverse(z, xr, nil)
 	for i, v := range xr.Data {
 		if !near(float64(v), x.Data[i], tol) || math.IsNaN(float64(v)) {
 			t.Errorf("float32 inverse(forward(x))[%d,%d] = %.7g, want %.7g", i/x.Cols, i%x.Cols, v, x.Data[i])
