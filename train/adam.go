@@ -151,11 +151,27 @@ func sameShapes[T flow.Float](a, b [][]T) bool {
 func GradNorm[T flow.Float](params []*flow.Param[T]) float64 {
 	s := 0.0
 	for _, p := range params {
-		for _, g := range p.Grad {
-			s += float64(g) * float64(g)
-		}
+		s = addSquares(s, p.Grad)
 	}
 	return math.Sqrt(s)
+}
+
+// addSquares returns s + Σ g², accumulated in float64 in order (so one
+// call over a flat gradient buffer equals GradNorm's loop over its views,
+// bit for bit).
+func addSquares[T flow.Float](s float64, g []T) float64 {
+	for _, v := range g {
+		s += float64(v) * float64(v)
+	}
+	return s
+}
+
+// scale multiplies every entry of g by c.
+func scale[T flow.Float](g []T, c float64) {
+	tc := T(c)
+	for j := range g {
+		g[j] *= tc
+	}
 }
 
 // DefaultClipNorm is the global gradient-norm clip that a ClipNorm option
@@ -179,11 +195,8 @@ func ClipGrads[T flow.Float](params []*flow.Param[T], clipNorm float64) float64 
 
 // ScaleGrads multiplies every gradient by c.
 func ScaleGrads[T flow.Float](params []*flow.Param[T], c float64) {
-	tc := T(c)
 	for _, p := range params {
-		for j := range p.Grad {
-			p.Grad[j] *= tc
-		}
+		scale(p.Grad, c)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/autonf/autonf/flow"
@@ -180,12 +181,10 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 	opt := NewAdamFlat(params, f.ParamData(), f.GradData())
 	// The best-weights snapshot also covers buffers (BatchNorm running
 	// averages), which belong to the weights they were computed with.
-	state := append([]*flow.Param[float32](nil), params...)
-	for _, b := range f.Buffers() {
-		state = append(state, b.Param)
-	}
+	wts := newWeights(f, params)
+	state := wts.state
 	opt.WeightDecay = cfg.WeightDecay
-	best := snapshot(state, nil)
+	best := wts.snapshot(nil)
 
 	pcg := rand.NewPCG(cfg.Seed, 0x7e57)
 	rng := rand.New(pcg)
@@ -211,7 +210,7 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 	// Data-dependent initialisation (ActNorm) from the first batch.
 	f.SetTraining(true)
 	f.InitFromData(trainX.SliceRows(0, min(trainX.Rows, 4*batch)))
-	best = snapshot(state, best)
+	best = wts.snapshot(best)
 
 	if st := cfg.Resume; st != nil {
 		if err := st.check(state, params, trainX.Rows, stepsPerEpoch, cfg.Epochs); err != nil {
@@ -220,8 +219,8 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 		if err := pcg.UnmarshalBinary(st.RNG); err != nil {
 			return nil, fmt.Errorf("resume: the checkpoint's random state: %w", err)
 		}
-		best = cloneAll(st.Best)
-		restore(state, st.Params)
+		best = wts.join(st.Best)
+		wts.restore(wts.join(st.Params))
 		m, v := cloneAll(st.M), cloneAll(st.V)
 		opt.SetState(m, v, st.AdamT)
 		copy(perm, st.Perm)
@@ -246,7 +245,7 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 		return &State{Epoch: epoch, StepInEpoch: s, Shuffled: shuffled, Step: step, EpochLossSum: sum, EpochLossN: n,
 			LRScale: lrScale, Bad: bad, SinceBest: sinceBest, Result: r, ElapsedNS: int64(time.Since(start)),
 			RNG: rb, Perm: append([]int(nil), perm...), AdamT: t,
-			Params: snapshot(state, nil), Best: cloneAll(best), M: cloneAll(m), V: cloneAll(v)}
+			Params: wts.split(wts.snapshot(nil)), Best: wts.split(slices.Clone(best)), M: cloneAll(m), V: cloneAll(v)}
 	}
 	stop := func(reason string, epoch, s int) (*Result, error) {
 		res.StopReason = reason
@@ -254,7 +253,7 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 		if cfg.Checkpoint != nil {
 			cerr = cfg.Checkpoint(capture(epoch, s))
 		}
-		finish(res, f, state, best, start)
+		finish(res, f, wts, best, start)
 		if cerr != nil {
 			return res, fmt.Errorf("train: checkpoint: %w", cerr)
 		}
@@ -279,11 +278,9 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 			for r := 0; r < rows; r++ {
 				copy(xb.Row(r), trainX.Row(perm[s*batch+r]))
 			}
-			for _, p := range params {
-				clear(p.Grad)
-			}
+			wts.zeroGrad()
 			loss, err := f.NLLGrad(xb)
-			gn := GradNorm(params)
+			gn := wts.gradNorm()
 			if err == nil && (math.IsNaN(gn) || math.IsInf(gn, 0)) {
 				err = errors.New("non-finite gradient")
 			}
@@ -294,7 +291,7 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 				res.Warnings = append(res.Warnings, fmt.Sprintf("epoch %d step %d: %v; step skipped, learning rate lowered to %.3g", epoch+1, step, err, cfg.LR*lrScale))
 				if bad >= cfg.MaxBadSteps {
 					res.StopReason = "diverged"
-					finish(res, f, state, best, start)
+					finish(res, f, wts, best, start)
 					return res, fmt.Errorf("%w: %d consecutive non-finite steps, last at epoch %d step %d: %v (best weights restored)", ErrDiverged, bad, epoch+1, step, err)
 				}
 				step++
@@ -302,7 +299,7 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 			}
 			bad = 0
 			if cfg.ClipNorm > 0 && gn > cfg.ClipNorm {
-				ScaleGrads(params, cfg.ClipNorm/gn)
+				wts.scaleGrads(cfg.ClipNorm / gn)
 			}
 			lr := lrScale * cosine(cfg, step, totalSteps)
 			opt.Step(lr)
@@ -331,7 +328,7 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 			sinceBest++
 		} else if val < res.BestValNLL {
 			res.BestValNLL, res.BestEpoch = val, epoch+1
-			best = snapshot(state, best)
+			best = wts.snapshot(best)
 			sinceBest = 0
 			st.Improved = true
 		} else {
@@ -344,19 +341,19 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 		}
 		if cfg.Patience > 0 && sinceBest >= cfg.Patience {
 			res.StopReason = fmt.Sprintf("early stopping: no improvement for %d epochs", cfg.Patience)
-			finish(res, f, state, best, start)
+			finish(res, f, wts, best, start)
 			return res, notTrained(res, lastValErr)
 		}
 		if cfg.Checkpoint != nil && epoch+1 < cfg.Epochs && time.Since(lastCkpt) >= cfg.CheckpointEvery {
 			if err := cfg.Checkpoint(capture(epoch+1, 0)); err != nil {
-				finish(res, f, state, best, start)
+				finish(res, f, wts, best, start)
 				return res, fmt.Errorf("train: checkpoint: %w", err)
 			}
 			lastCkpt = time.Now()
 		}
 	}
 	res.StopReason = "maximum epochs"
-	finish(res, f, state, best, start)
+	finish(res, f, wts, best, start)
 	return res, notTrained(res, lastValErr)
 }
 
@@ -379,8 +376,8 @@ func cosine(cfg Config, step, total int) float64 {
 	return CosineLR(cfg.LR, step, cfg.Warmup, total, cfg.MinLRFrac)
 }
 
-func finish(res *Result, f *flow.Flow[float32], params []*flow.Param[float32], best [][]float32, start time.Time) *Result {
-	restore(params, best)
+func finish(res *Result, f *flow.Flow[float32], wts *weights, best []float32, start time.Time) *Result {
+	wts.restore(best)
 	f.SetTraining(false)
 	res.Elapsed = time.Since(start)
 	return res
@@ -401,25 +398,6 @@ func MeanNLL(f *flow.Flow[float32], x *tensor.Mat[float32], buf []float32) (floa
 		}
 	}
 	return -sum / float64(x.Rows), nil
-}
-
-func snapshot(params []*flow.Param[float32], dst [][]float32) [][]float32 {
-	if dst == nil {
-		dst = make([][]float32, len(params))
-		for i, p := range params {
-			dst[i] = make([]float32, len(p.Value))
-		}
-	}
-	for i, p := range params {
-		copy(dst[i], p.Value)
-	}
-	return dst
-}
-
-func restore(params []*flow.Param[float32], src [][]float32) {
-	for i, p := range params {
-		copy(p.Value, src[i])
-	}
 }
 
 func cloneAll(src [][]float32) [][]float32 {
