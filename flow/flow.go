@@ -580,18 +580,18 @@ func (f *Flow[T]) SampleBase(n int, rng *rand.Rand) *Mat[T] {
 // Sample draws n rows from the flow; the same seed gives the same rows
 // (whatever the number of cores).
 func (f *Flow[T]) Sample(n int, seed uint64) *Mat[T] {
-	x, _ := f.SampleAndLogProbOpt(n, seed, false)
+	x, _ := f.sample(n, seed, false)
 	return x
 }
 
 // SampleAndLogProb draws n rows and returns them with their log-densities,
 // computed in the same inverse pass.
 func (f *Flow[T]) SampleAndLogProb(n int, seed uint64) (*Mat[T], []T) {
-	return f.SampleAndLogProbOpt(n, seed, true)
+	return f.sample(n, seed, true)
 }
 
-// SampleAndLogProbOpt is Sample (logProb false) or SampleAndLogProb.
-func (f *Flow[T]) SampleAndLogProbOpt(n int, seed uint64, logProb bool) (*Mat[T], []T) {
+// sample is Sample (logProb false) or SampleAndLogProb.
+func (f *Flow[T]) sample(n int, seed uint64, logProb bool) (*Mat[T], []T) {
 	f.sync()
 	z := f.SampleBase(n, rand.New(rand.NewPCG(seed, 0x5a17)))
 	if f.shards(min(n, chunkRows)) > 1 {
