@@ -223,7 +223,7 @@ func (wk *arWork[T, Tr]) Backward(dz *Mat[T], dld []T, dx *Mat[T]) {
 // incrementally (see madeStepper): each hidden unit once, when the inputs
 // it sees are known, and only the P output columns of the variable being
 // solved. ld (when not nil) gets the forward log-det at the returned x. It
-// uses its own buffers of w, so a pending Backward on w stays valid.
+// uses its own buffers of the op, so a pending Backward stays valid.
 func (wk *arWork[T, Tr]) Inverse(z, x *Mat[T], ld []T) {
 	l := wk.l
 	P := l.t.numParams()

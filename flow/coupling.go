@@ -179,7 +179,7 @@ func (wk *couplingWork[T, Tr]) Backward(dz *Mat[T], dld []T, dx *Mat[T]) {
 
 // Inverse recovers x_A = f⁻¹(z_A; θ(z_B)), x_B = z_B (affine: x_A =
 // (z_A − μ(z_B)) / e(z_B)), and writes the forward log-det to ld when it
-// is not nil. It has its own buffers in w, so a pending Backward on w
+// is not nil. It has its own buffers in the op, so a pending Backward
 // stays valid.
 func (wk *couplingWork[T, Tr]) Inverse(z, x *Mat[T], ld []T) {
 	l := wk.l

@@ -16,11 +16,11 @@ const minShardRows = 64
 // GradData), and the reduce is one vector add per shard. Any layer shards
 // this way, a user's own included: nothing is rebuilt from a spec.
 type parallel[T Float] struct {
-	replicas []*Flow[T] // the shards other than the master
-	grads    [][]T      // each shard's gradient buffer
-	jobs     []chan parJob[T]
-	done     chan parResult
-	view0    Mat[T] // the master's shard view, reused
+	shards []*Flow[T] // the shards other than the master
+	grads  [][]T      // each shard's gradient buffer
+	jobs   []chan parJob[T]
+	done   chan parResult
+	view0  Mat[T] // the master's shard view, reused
 }
 
 // rows returns a view of rows [lo, hi) of m as a value.
@@ -118,21 +118,21 @@ func (f *Flow[T]) hasBatchNorm() bool {
 	return f.batchNorm > 0
 }
 
-// replicasFor makes sure w−1 shards exist. They compute with the master's
+// shardsFor makes sure w−1 shards exist. They compute with the master's
 // parameters, so nothing is copied.
-func (f *Flow[T]) replicasFor(w int) *parallel[T] {
+func (f *Flow[T]) shardsFor(w int) *parallel[T] {
 	if f.par == nil {
 		f.par = &parallel[T]{done: make(chan parResult, 16)}
 	}
 	p := f.par
-	for len(p.replicas) < w-1 {
+	for len(p.shards) < w-1 {
 		g := make([]T, f.NumParams())
 		r := f.newShard(g)
 		p.grads = append(p.grads, g)
 		jobs := make(chan parJob[T], 1)
-		p.replicas = append(p.replicas, r)
+		p.shards = append(p.shards, r)
 		p.jobs = append(p.jobs, jobs)
-		go replicaLoop(r, jobs, p.done)
+		go shardLoop(r, jobs, p.done)
 		// The worker goroutine holds only the shard and the channels;
 		// when the master flow is collected, closing the job channel ends it.
 		runtime.AddCleanup(f, func(c chan parJob[T]) { close(c) }, jobs)
@@ -140,7 +140,7 @@ func (f *Flow[T]) replicasFor(w int) *parallel[T] {
 	return p
 }
 
-func replicaLoop[T Float](r *Flow[T], jobs <-chan parJob[T], done chan<- parResult) {
+func shardLoop[T Float](r *Flow[T], jobs <-chan parJob[T], done chan<- parResult) {
 	x := new(Mat[T]) // the shard view, reused: layers may keep a pointer to it
 	for j := range jobs {
 		*x = j.x
@@ -180,7 +180,7 @@ func (p *parallel[T]) collect(w int, sum float64, err error) (float64, error) {
 }
 
 func (f *Flow[T]) parallelNLLGrad(x *Mat[T], w int) (float64, error) {
-	p := f.replicasFor(w)
+	p := f.shardsFor(w)
 	for r := 0; r < w-1; r++ {
 		clear(p.grads[r])
 	}
@@ -227,7 +227,7 @@ func (f *Flow[T]) parallelLogProb(x *Mat[T], out []T) error {
 			}
 			continue
 		}
-		p := f.replicasFor(w)
+		p := f.shardsFor(w)
 		tensor.BeginSerial()
 		for s := 1; s < w; s++ {
 			a, b := bounds(n, w, s)
@@ -260,7 +260,7 @@ func (f *Flow[T]) parallelInverse(z *Mat[T], logProb bool) (*Mat[T], []T) {
 		}
 		m := hi - lo
 		w := max(1, f.shards(m))
-		p := f.replicasFor(w)
+		p := f.shardsFor(w)
 		tensor.BeginSerial()
 		for s := 1; s < w; s++ {
 			a, b := bounds(m, w, s)

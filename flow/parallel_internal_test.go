@@ -37,7 +37,7 @@ func TestShardsShareLayers(t *testing.T) {
 				t.Fatal("the 2-worker flow did not shard on shared layers")
 			}
 			for k := range f.Layers {
-				if f.par.replicas[0].Layers[k] != f.Layers[k] {
+				if f.par.shards[0].Layers[k] != f.Layers[k] {
 					t.Fatal("the shard runs a different layer")
 				}
 			}
