@@ -3,6 +3,7 @@ module github.com/autonf/autonf
 go 1.26.8
 
 require (
+	github.com/gofrs/flock v0.13.2
 	golang.org/x/sys v0.50.0
 	gonum.org/v1/gonum v0.17.0
 	gonum.org/v1/plot v0.17.0

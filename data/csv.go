@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strconv"
 	"strings"
 )
@@ -67,6 +66,52 @@ type LoadOptions struct {
 	Header HeaderMode
 	// Delimiter separates CSV fields; 0 means ',' (Load uses '\t' for .tsv).
 	Delimiter rune
+	// MaxValues bounds the number of values read (kept rows × columns), so
+	// that a huge or endless input (/dev/zero, a wrong path) is refused
+	// instead of exhausting memory; 0 means DefaultMaxValues.
+	MaxValues int
+}
+
+// DefaultMaxValues is the default LoadOptions.MaxValues: 2²⁸ values
+// (2 GiB as float64), far above any table autonf is meant for.
+const DefaultMaxValues = 1 << 28
+
+// MaxLineBytes bounds one line of a CSV file.
+const MaxLineBytes = 64 << 20
+
+func (o LoadOptions) maxValues() int {
+	if o.MaxValues > 0 {
+		return o.MaxValues
+	}
+	return DefaultMaxValues
+}
+
+// lineLimiter fails a read once a line exceeds MaxLineBytes, so that a
+// file without newlines (binary data, /dev/zero) cannot grow one CSV
+// record without bound.
+type lineLimiter struct {
+	r    io.Reader
+	name string
+	cur  int // bytes since the last newline
+	line int // 1-based line being read
+	max  int
+}
+
+func (l *lineLimiter) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	for i, c := range p[:n] {
+		if c == '\n' {
+			l.cur = 0
+			l.line++
+			continue
+		}
+		l.cur++
+		if l.cur > l.max {
+			return i, &Error{Kind: ErrFormat, Source: l.name, Line: l.line, Row: -1, Index: -1,
+				Detail: fmt.Sprintf("line is longer than %d MiB: not a text table (binary data?)", l.max>>20)}
+		}
+	}
+	return n, err
 }
 
 // LoadCSV reads a CSV file of numbers from r; name is used in error messages
@@ -76,7 +121,7 @@ type LoadOptions struct {
 // value; anything else is an *Error naming the file, the 1-based line in the
 // file and the column.
 func LoadCSV(r io.Reader, name string, opt LoadOptions) (*Table, error) {
-	cr := csv.NewReader(bufio.NewReaderSize(r, 1<<16))
+	cr := csv.NewReader(bufio.NewReaderSize(&lineLimiter{r: r, name: name, line: 1, max: MaxLineBytes}, 1<<16))
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
 	if opt.Delimiter != 0 {
@@ -94,6 +139,10 @@ func LoadCSV(r io.Reader, name string, opt LoadOptions) (*Table, error) {
 			}
 			if err == io.EOF {
 				return nil, 0, io.EOF
+			}
+			var de *Error
+			if errors.As(err, &de) {
+				return nil, 0, de
 			}
 			return nil, 0, fmt.Errorf("%s: %w", name, err)
 		}
@@ -162,6 +211,14 @@ func LoadCSV(r io.Reader, name string, opt LoadOptions) (*Table, error) {
 			}
 			names[j] = f
 		}
+		seen := make(map[string]int, D)
+		for j, n := range names {
+			if i, dup := seen[n]; dup {
+				return nil, &Error{Kind: ErrFormat, Source: name, Line: line1, Row: -1, Column: n, Index: j,
+					Detail: fmt.Sprintf("column name %q is also the name of column %d; column names must be unique (rename one)", n, i)}
+			}
+			seen[n] = j
+		}
 	} else {
 		names = DefaultColumnNames(D)
 	}
@@ -188,7 +245,12 @@ func LoadCSV(r io.Reader, name string, opt LoadOptions) (*Table, error) {
 	data := make([]float64, 0, 1024)
 	rows := 0
 
+	maxValues := opt.maxValues()
 	process := func(rec []string, line int, pos func(j int) int) *Error {
+		if len(data)+K > maxValues {
+			return &Error{Kind: ErrShape, Source: name, Line: line, Row: -1, Index: -1,
+				Detail: fmt.Sprintf("more than %d values (%d rows × %d columns so far): the table is too large to load", maxValues, rows, K)}
+		}
 		if len(rec) != D {
 			what := "header"
 			if !header {
@@ -316,43 +378,8 @@ func notNumberDetail(f string) string {
 
 // SaveCSV writes a header line of column names (c0, c1, ... when columns is
 // nil) followed by rows×cols values formatted with strconv 'g', -1 (the
-// shortest text that reads back to the same float64).
+// shortest text that reads back to the same float64), through a temporary
+// file and a rename (see Writer).
 func SaveCSV(path string, columns []string, rows, cols int, data []float64) error {
-	if columns == nil {
-		columns = DefaultColumnNames(cols)
-	}
-	if _, err := NewTable(path, columns, rows, cols, data); err != nil {
-		return err
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := writeCSV(f, ',', columns, rows, cols, data); err != nil {
-		f.Close()
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return f.Close()
-}
-
-func writeCSV(w io.Writer, comma rune, columns []string, rows, cols int, data []float64) error {
-	bw := bufio.NewWriterSize(w, 1<<16)
-	cw := csv.NewWriter(bw)
-	cw.Comma = comma
-	if err := cw.Write(columns); err != nil {
-		return err
-	}
-	cw.Flush()
-	buf := make([]byte, 0, 32)
-	for i := 0; i < rows; i++ {
-		for j := 0; j < cols; j++ {
-			if j > 0 {
-				bw.WriteRune(comma)
-			}
-			buf = strconv.AppendFloat(buf[:0], data[i*cols+j], 'g', -1, 64)
-			bw.Write(buf)
-		}
-		bw.WriteByte('\n')
-	}
-	return bw.Flush()
+	return save(path, columns, rows, cols, data, ".csv")
 }

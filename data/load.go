@@ -44,31 +44,36 @@ func Load(path string, opt LoadOptions) (*Table, error) {
 // Save writes rows×cols values to path, choosing the format by extension
 // like Load: .csv/.txt (comma), .tsv (tab) with a header line of column
 // names (c0, c1, ... when columns is nil), or .npy (float64; column names
-// are not stored).
+// are not stored). Values are written with strconv 'g', -1 (the shortest
+// text that reads back to the same float64). The file is written through
+// a temporary file and a rename (see Writer); NaN and ±Inf are refused.
 func Save(path string, columns []string, rows, cols int, data []float64) error {
-	switch strings.ToLower(filepath.Ext(path)) {
-	case ".csv", ".txt":
-		return SaveCSV(path, columns, rows, cols, data)
-	case ".tsv":
-		if columns == nil {
-			columns = DefaultColumnNames(cols)
-		}
-		if _, err := NewTable(path, columns, rows, cols, data); err != nil {
-			return err
-		}
-		f, err := os.Create(path)
-		if err != nil {
-			return err
-		}
-		if err := writeCSV(f, '\t', columns, rows, cols, data); err != nil {
-			f.Close()
-			return fmt.Errorf("%s: %w", path, err)
-		}
-		return f.Close()
-	case ".npy":
-		return SaveNPY(path, rows, cols, data)
+	ext := strings.ToLower(filepath.Ext(path))
+	switch ext {
+	case ".csv", ".txt", ".tsv", ".npy":
+	default:
+		return unsupported(path)
 	}
-	return unsupported(path)
+	return save(path, columns, rows, cols, data, ext)
+}
+
+func save(path string, columns []string, rows, cols int, data []float64, format string) error {
+	if columns == nil {
+		columns = DefaultColumnNames(cols)
+	}
+	t, err := NewTable(path, columns, rows, cols, data)
+	if err != nil {
+		return err
+	}
+	w, err := newWriter(path, columns, rows, format)
+	if err != nil {
+		return err
+	}
+	defer w.Abort()
+	if err := w.Write(t); err != nil {
+		return err
+	}
+	return w.Commit()
 }
 
 // SaveTable writes t with Save.

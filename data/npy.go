@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -132,6 +131,9 @@ func LoadNPY(r io.Reader, name string, opt LoadOptions) (*Table, error) {
 	if rows > math.MaxInt/cols/size {
 		return nil, fail(ErrFormat, "array shape (%s) too large", sm[1])
 	}
+	if rows > opt.maxValues()/cols {
+		return nil, fail(ErrShape, "array shape (%s) has more than %d values: too large to load", sm[1], opt.maxValues())
+	}
 	need := int64(rows) * int64(cols) * int64(size)
 	raw, err := io.ReadAll(io.LimitReader(br, need))
 	if err != nil {
@@ -203,30 +205,10 @@ func LoadNPY(r io.Reader, name string, opt LoadOptions) (*Table, error) {
 }
 
 // SaveNPY writes rows×cols float64 values as a .npy file (format 1.0,
-// dtype '<f8', C order, shape (rows, cols)).
+// dtype '<f8', C order, shape (rows, cols)) through a temporary file and a
+// rename (see Writer).
 func SaveNPY(path string, rows, cols int, data []float64) error {
-	if _, err := NewTable(path, nil, rows, cols, data); err != nil {
-		return err
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	bw := bufio.NewWriterSize(f, 1<<16)
-	if err := writeNPYHeader(bw, "<f8", false, []int{rows, cols}); err != nil {
-		f.Close()
-		return err
-	}
-	var b [8]byte
-	for _, v := range data {
-		binary.LittleEndian.PutUint64(b[:], math.Float64bits(v))
-		bw.Write(b[:])
-	}
-	if err := bw.Flush(); err != nil {
-		f.Close()
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	return f.Close()
+	return save(path, nil, rows, cols, data, ".npy")
 }
 
 // writeNPYHeader writes the magic, version 1.0, and the header dict padded

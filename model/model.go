@@ -18,7 +18,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -27,6 +29,7 @@ import (
 
 	"github.com/autonf/autonf/data"
 	"github.com/autonf/autonf/flow"
+	"github.com/autonf/autonf/internal/fsio"
 	"github.com/autonf/autonf/tensor"
 )
 
@@ -82,14 +85,20 @@ type manifest struct {
 }
 
 // Save writes the model directory (created if needed). The weights are
-// written first and model.json last, each via a temporary file and rename,
-// so a crash never leaves a manifest pointing at partial weights.
+// written first and model.json last, each to an exclusive temporary file
+// that is fsynced and renamed (internal/fsio), so a crash never leaves a
+// manifest pointing at partial weights and a planted symlink is never
+// followed. Save refuses to write non-finite weights. Whether an existing
+// model may be replaced is the caller's decision (see fsio.CheckDir).
 func (m *Model) Save(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("save model: %w", err)
 	}
 	var tensors []Tensor
 	for _, p := range append(m.Flow.Params(), m.Flow.Buffers()...) {
+		if i := firstNonFinite(p.Value); i >= 0 {
+			return fmt.Errorf("save model: parameter %q holds %v at index %d; refusing to save a broken model", p.Name, p.Value[i], i)
+		}
 		tensors = append(tensors, Tensor{Name: p.Name, Shape: p.Shape, Data: p.Value})
 	}
 	var wb bytes.Buffer
@@ -97,7 +106,7 @@ func (m *Model) Save(dir string) error {
 		return fmt.Errorf("save model: %w", err)
 	}
 	sum := sha256.Sum256(wb.Bytes())
-	if err := writeAtomic(filepath.Join(dir, WeightsFile), wb.Bytes()); err != nil {
+	if err := fsio.WriteFile(filepath.Join(dir, WeightsFile), wb.Bytes()); err != nil {
 		return fmt.Errorf("save model: %w", err)
 	}
 	man := manifest{
@@ -110,75 +119,105 @@ func (m *Model) Save(dir string) error {
 	if err != nil {
 		return fmt.Errorf("save model: %w", err)
 	}
-	return writeAtomic(filepath.Join(dir, ManifestFile), append(mb, '\n'))
-}
-
-func writeAtomic(path string, b []byte) error {
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return err
+	if err := fsio.WriteFile(filepath.Join(dir, ManifestFile), append(mb, '\n')); err != nil {
+		return fmt.Errorf("save model: %w", err)
 	}
-	return os.Rename(tmp, path)
+	return nil
 }
 
-// Load reads a model directory (or the path of its model.json), verifying
-// the format, the weights' checksum and that every parameter is present
-// with the right shape.
+func firstNonFinite(v []float32) int {
+	for i, x := range v {
+		if x != x || x > math.MaxFloat32 || x < -math.MaxFloat32 {
+			return i
+		}
+	}
+	return -1
+}
+
+// Load reads a model directory (or the path of its model.json). Before
+// building anything it reads both files with size limits and cross-checks
+// every field of model.json against the others and against the
+// architecture (see CheckSpec and the Max* limits); then it verifies the
+// weights' checksum, that every parameter is present with the right shape,
+// and that every weight is finite.
 func Load(path string) (*Model, error) {
+	m, err := load(path)
+	if err != nil {
+		return nil, fmt.Errorf("load model %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// Files returns the paths of the files of the model directory dir (or of
+// the model whose model.json is dir), for checking that an output does not
+// overwrite them.
+func Files(path string) []string {
 	dir := path
 	if st, err := os.Stat(path); err == nil && !st.IsDir() {
 		dir = filepath.Dir(path)
 	}
-	mb, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	var out []string
+	for _, n := range []string{ManifestFile, WeightsFile, "curve.csv", "curve.png", "train.log"} {
+		out = append(out, filepath.Join(dir, n))
+	}
+	return out
+}
+
+func load(path string) (*Model, error) {
+	dir := path
+	if st, err := os.Stat(path); err == nil && !st.IsDir() {
+		dir = filepath.Dir(path)
+	}
+	mb, err := fsio.ReadFile(filepath.Join(dir, ManifestFile), MaxModelJSON)
 	if err != nil {
-		return nil, fmt.Errorf("load model %s: %w (a model is a directory written by autonf train)", path, err)
+		return nil, fmt.Errorf("%w (a model is a directory written by autonf train)", err)
 	}
 	var man manifest
 	if err := json.Unmarshal(mb, &man); err != nil {
-		return nil, fmt.Errorf("load model %s: %s is not valid JSON: %w", path, ManifestFile, err)
+		return nil, fmt.Errorf("%s is not valid JSON: %w", ManifestFile, err)
 	}
 	if man.Format != Format {
-		return nil, fmt.Errorf("load model %s: format %q is not supported (want %q)", path, man.Format, Format)
+		return nil, fmt.Errorf("format %q is not supported (want %q)", man.Format, Format)
 	}
-	if man.Arch == nil || man.Standardizer == nil {
-		return nil, fmt.Errorf("load model %s: %s lacks the arch or standardizer section", path, ManifestFile)
+	if err := checkManifest(&man); err != nil {
+		return nil, fmt.Errorf("%s: %w", ManifestFile, err)
 	}
 	wname := man.Weights.File
-	if wname == "" || filepath.Base(wname) != wname {
-		return nil, fmt.Errorf("load model %s: weights file name %q is invalid", path, wname)
+	if wname == "" || filepath.Base(wname) != wname || wname == "." || wname == ".." {
+		return nil, fmt.Errorf("weights file name %q is invalid", wname)
 	}
-	wb, err := os.ReadFile(filepath.Join(dir, wname))
+	wb, err := fsio.ReadFile(filepath.Join(dir, wname), MaxWeightsFile)
 	if err != nil {
-		return nil, fmt.Errorf("load model %s: %w", path, err)
+		return nil, err
 	}
 	sum := sha256.Sum256(wb)
 	if got := hex.EncodeToString(sum[:]); got != man.Weights.SHA256 {
-		return nil, fmt.Errorf("load model %s: %s checksum mismatch (file %s…, manifest %.12s…): the weights are corrupt or were changed", path, wname, got[:12], man.Weights.SHA256)
+		return nil, fmt.Errorf("%s checksum mismatch (file %s…, manifest %.12s…): the weights are corrupt or were changed", wname, got[:12], man.Weights.SHA256)
 	}
 	tensors, _, err := ReadSafetensors(wb)
 	if err != nil {
-		return nil, fmt.Errorf("load model %s: %w", path, err)
+		return nil, err
 	}
 	f, err := flow.Build[float32](man.Arch, nil)
 	if err != nil {
-		return nil, fmt.Errorf("load model %s: %w", path, err)
+		return nil, err
 	}
 	params := append(f.Params(), f.Buffers()...)
 	if len(params) != len(tensors) {
-		return nil, fmt.Errorf("load model %s: weights hold %d tensors, the architecture has %d parameters and buffers", path, len(tensors), len(params))
+		return nil, fmt.Errorf("weights hold %d tensors, the architecture has %d parameters and buffers", len(tensors), len(params))
 	}
 	for _, p := range params {
 		t, ok := tensors[p.Name]
 		if !ok {
-			return nil, fmt.Errorf("load model %s: weights lack tensor %q", path, p.Name)
+			return nil, fmt.Errorf("weights lack tensor %q", p.Name)
 		}
-		if len(t.Data) != len(p.Value) {
-			return nil, fmt.Errorf("load model %s: tensor %q has %d values, the architecture needs %d", path, p.Name, len(t.Data), len(p.Value))
+		if len(t.Data) != len(p.Value) || (len(p.Shape) > 0 && !slices.Equal(t.Shape, p.Shape)) {
+			return nil, fmt.Errorf("tensor %q has shape %v, the architecture needs %v", p.Name, t.Shape, p.Shape)
+		}
+		if i := firstNonFinite(t.Data); i >= 0 {
+			return nil, fmt.Errorf("tensor %q holds %v at index %d: the weights are broken (refusing to use them)", p.Name, t.Data[i], i)
 		}
 		copy(p.Value, t.Data)
-	}
-	if man.Arch.Dim != len(man.Standardizer.Keep) {
-		return nil, fmt.Errorf("load model %s: arch dim %d but the standardizer keeps %d columns", path, man.Arch.Dim, len(man.Standardizer.Keep))
 	}
 	f.SetTraining(false)
 	return &Model{Flow: f, Columns: man.Columns, Standardizer: man.Standardizer, Dequantizer: man.Dequantizer, Constants: man.Constants, Meta: man.Meta}, nil
@@ -208,7 +247,9 @@ func (m *Model) Prepare(t *data.Table, seed uint64) (*tensor.Mat[float32], error
 
 // LogProb returns log p(x) of each row in the units of the user's file (the
 // standardisation's log-Jacobian included). With dequantisation it is the
-// density of the dequantised rows, noise drawn from seed.
+// density of the dequantised rows, noise drawn from seed. A row whose
+// log-density is not finite (NaN, or an overflow far outside the training
+// range) is an error naming the row and the layer.
 func (m *Model) LogProb(t *data.Table, seed uint64) ([]float64, error) {
 	x, err := m.Prepare(t, seed)
 	if err != nil {
@@ -216,6 +257,9 @@ func (m *Model) LogProb(t *data.Table, seed uint64) ([]float64, error) {
 	}
 	lp := make([]float32, x.Rows)
 	if err := m.Flow.LogProb(x, lp); err != nil {
+		if i := firstNonFinite(lp); i >= 0 {
+			return nil, fmt.Errorf("%s row %d: log-density %v (%w); the row may lie far outside the training data", t.Source, i, lp[i], err)
+		}
 		return nil, fmt.Errorf("%s: %w", t.Source, err)
 	}
 	out := make([]float64, len(lp))
@@ -226,34 +270,83 @@ func (m *Model) LogProb(t *data.Table, seed uint64) ([]float64, error) {
 	return out, nil
 }
 
-// Sample draws n rows in user units. Constant columns dropped at training
-// are filled with their constant value so the output has the model's
-// columns.
-func (m *Model) Sample(n int, seed uint64) *data.Table {
-	x := m.Flow.Sample(n, seed)
-	y := make([]float64, x.Rows*x.Cols)
-	for i, v := range x.Data[:x.Rows*x.Cols] {
-		y[i] = float64(v)
+// SampleChunk is the number of rows Sample and SampleChunks draw at a
+// time: memory stays bounded whatever n is, and the rows drawn for a seed
+// do not depend on n (the first n rows of a larger draw are the same).
+const SampleChunk = 1 << 15
+
+// chunkSeed derives the seed of chunk k (chunk 0 uses seed itself).
+func chunkSeed(seed uint64, k int) uint64 {
+	if k == 0 {
+		return seed
 	}
-	kept := m.Standardizer.Invert(x.Rows, x.Cols, y)
+	z := seed + uint64(k)*0x9e3779b97f4a7c15
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9
+	z = (z ^ (z >> 27)) * 0x94d049bb133111eb
+	return z ^ (z >> 31)
+}
+
+// SampleChunks draws n rows in user units, SampleChunk rows at a time, and
+// passes each chunk to fn (which must not keep it). Constant columns
+// dropped at training are filled with their value so each chunk has the
+// model's columns. A non-finite sample is an error naming the row.
+func (m *Model) SampleChunks(n int, seed uint64, fn func(*data.Table) error) error {
+	if n < 0 {
+		return fmt.Errorf("sample: negative row count %d", n)
+	}
 	D := len(m.Columns)
-	out := make([]float64, n*D)
 	keep := m.Standardizer.Keep
-	for i := 0; i < n; i++ {
-		row := out[i*D : (i+1)*D]
-		for k, j := range keep {
-			row[j] = kept[i*len(keep)+k]
+	for k, lo := 0, 0; lo < n; k, lo = k+1, lo+SampleChunk {
+		c := min(SampleChunk, n-lo)
+		x := m.Flow.Sample(c, chunkSeed(seed, k))
+		y := make([]float64, x.Rows*x.Cols)
+		for i, v := range x.Data[:x.Rows*x.Cols] {
+			y[i] = float64(v)
 		}
-	}
-	for j, name := range m.Columns {
-		if v, ok := m.Constants[name]; ok && !slices.Contains(keep, j) {
-			for i := 0; i < n; i++ {
-				out[i*D+j] = v
+		kept := m.Standardizer.Invert(x.Rows, x.Cols, y)
+		out := make([]float64, c*D)
+		for i := 0; i < c; i++ {
+			row := out[i*D : (i+1)*D]
+			for kk, j := range keep {
+				row[j] = kept[i*len(keep)+kk]
 			}
 		}
+		for j, name := range m.Columns {
+			if v, ok := m.Constants[name]; ok && !slices.Contains(keep, j) {
+				for i := 0; i < c; i++ {
+					out[i*D+j] = v
+				}
+			}
+		}
+		t, err := data.NewTable("samples", m.Columns, c, D, out)
+		if err != nil {
+			return err
+		}
+		if err := t.CheckFinite(); err != nil {
+			var de *data.Error
+			if errors.As(err, &de) {
+				return fmt.Errorf("sample row %d, column %q: %v is not finite; the model is broken or numerically unstable", lo+de.Row, de.Column, t.Data[(de.Row)*D+de.Index])
+			}
+			return err
+		}
+		if err := fn(t); err != nil {
+			return err
+		}
 	}
-	t, _ := data.NewTable("samples", m.Columns, n, D, out)
-	return t
+	return nil
+}
+
+// Sample draws n rows in user units (see SampleChunks) into one table.
+func (m *Model) Sample(n int, seed uint64) (*data.Table, error) {
+	out := make([]float64, 0, n*len(m.Columns))
+	err := m.SampleChunks(n, seed, func(t *data.Table) error {
+		out = append(out, t.Data...)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return data.NewTable("samples", m.Columns, n, len(m.Columns), out)
 }
 
 func short(cols []string) string {

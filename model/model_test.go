@@ -154,7 +154,10 @@ func TestSampleKeepsDroppedConstantColumns(t *testing.T) {
 	spec, _ := flow.PresetSpec("realnvp5", prep.Train.Cols)
 	f, _ := flow.Build[float32](spec, rand.New(rand.NewPCG(1, 1)))
 	m := prep.Model(f, 1)
-	s := m.Sample(10, 1)
+	s, err := m.Sample(10, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if s.Cols != 3 || s.Columns[1] != "const" || s.Row(3)[1] != 7 {
 		t.Fatalf("samples %v × %v, const column %v", s.Rows, s.Columns, s.Row(3))
 	}

@@ -51,7 +51,11 @@ func runPlot(args []string, stdout, stderr io.Writer) error {
 		}
 		pts = firstTwo(t, *n)
 	}
-	samples := firstTwo(m.Sample(*n, *seed), *n)
+	st, err := m.Sample(*n, *seed)
+	if err != nil {
+		return err
+	}
+	samples := firstTwo(st, *n)
 	if m.Dim() == 2 && len(m.Standardizer.Keep) == 2 {
 		s := m.Standardizer
 		g := report.Grid{XMin: s.Mean[0] - 4*s.Std[0], XMax: s.Mean[0] + 4*s.Std[0], YMin: s.Mean[1] - 4*s.Std[1], YMax: s.Mean[1] + 4*s.Std[1], N: 200}

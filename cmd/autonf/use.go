@@ -131,7 +131,10 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	t := m.Sample(*n, *seed)
+	t, err := m.Sample(*n, *seed)
+	if err != nil {
+		return err
+	}
 	if err := data.SaveTable(*out, t); err != nil {
 		return err
 	}

@@ -1,8 +1,3 @@
-// Package cost prices the candidates of an architecture search: measured
-// wall time on this machine (the default, as the AutoNF paper's table was),
-// parameter counts, or FLOP counts, under one of three emphases — training
-// steps, density evaluation (forward) or sampling (inverse). Prices are
-// normalised so that an affine coupling layer of the same width costs 1.
 package cost
 
 import (
@@ -46,7 +41,33 @@ const (
 	// it becomes ready, so its real sampling cost is far lower: use
 	// Measured to price the implementation at hand.
 	FLOPs Source = "flops"
+	// Paper is the AutoNF paper's Table 1 (Wang et al., AAAI 2023),
+	// reverse-engineered so that an 8-layer affine-coupling flow costs
+	// exactly 8: per block, for the train / forward / inverse emphases,
+	// affine coupling 1 / 1 / 1, RQ-spline coupling 1.4325 / 1.3375 /
+	// 1.365, RQ-spline autoregressive 1.664 / 1.4975 / 1.55·D and MAF
+	// 1.08 / 1.055 / 1.10·D, D the data dimension (autoregressive
+	// inverses take D passes). The table knows nothing of width or bins:
+	// every size of a family costs the same, so a search over widths needs
+	// Measured, Params or FLOPs to price them. Other candidates (planar,
+	// radial, …) have no entry and are an error.
+	Paper Source = "paper"
 )
+
+// paperTable holds the Paper costs: train, forward, inverse (the inverse
+// of the autoregressive families is multiplied by D).
+var paperTable = map[string][3]float64{
+	"affine-coupling": {1, 1, 1},
+	"nsf-coupling":    {1.4325, 1.3375, 1.365},
+	"nsf-ar":          {1.664, 1.4975, 1.55},
+	"maf":             {1.08, 1.055, 1.10},
+}
+
+// paperPerDim lists the families whose Paper inverse cost grows with D.
+var paperPerDim = map[string]bool{"nsf-ar": true, "maf": true}
+
+// PaperFamilies lists the families the Paper source prices.
+func PaperFamilies() []string { return []string{"maf", "nsf-ar", "affine-coupling", "nsf-coupling"} }
 
 // ParseEmphasis validates an emphasis name.
 func ParseEmphasis(s string) (Emphasis, error) {
@@ -60,10 +81,10 @@ func ParseEmphasis(s string) (Emphasis, error) {
 // ParseSource validates a source name.
 func ParseSource(s string) (Source, error) {
 	switch c := Source(s); c {
-	case Measured, Params, FLOPs:
+	case Measured, Params, FLOPs, Paper:
 		return c, nil
 	}
-	return "", fmt.Errorf("cost source %q is unknown (want measured, params or flops)", s)
+	return "", fmt.Errorf("cost source %q is unknown (want measured, params or flops, or paper for the AutoNF paper's Table 1)", s)
 }
 
 // Candidate is one named layer (usually a chain) to price.
@@ -92,21 +113,36 @@ type Options struct {
 	Repeats  int    // timed rounds over the candidates (median taken; default 15)
 	CacheDir string // where measured tables are cached ("" = the user cache dir; "-" = no cache)
 	Seed     uint64
+	// RefHidden are the hidden sizes of the reference affine coupling
+	// (cost 1); nil = those of the first candidate that has any. Give the
+	// search's default width when the candidates come in several widths,
+	// so that "1" means an affine coupling of that width.
+	RefHidden []int
 }
 
-// Price prices cands at dimension dim and batch size batch. The reference
-// (cost 1) is an affine coupling layer with the hidden sizes of the first
-// candidate that has any, preceded like the others by a reverse permutation
-// and an LU linear layer when they are. Measured tables are cached per
-// machine and configuration.
+// Price prices cands at dimension dim and batch size batch. Each candidate
+// is priced with its own spec (hidden sizes, bins), except by Paper, which
+// ignores sizes. The reference (cost 1) is an affine coupling layer with
+// opt.RefHidden or the hidden sizes of the first candidate that has any,
+// preceded like the others by a reverse permutation and an LU linear layer
+// when they are. Measured tables are cached per machine and configuration.
 func Price(cands []Candidate, dim, batch int, e Emphasis, src Source, opt Options) (*Table, error) {
-	if len(cands) == 0 {
-		return nil, fmt.Errorf("cost: no candidates")
+	if err := Check(cands, e, src); err != nil {
+		return nil, err
+	}
+	if dim < 1 {
+		return nil, fmt.Errorf("cost: dimension must be positive, got %d", dim)
+	}
+	if src == Paper {
+		return paperPrice(cands, dim, batch, e)
+	}
+	if batch < 1 {
+		return nil, fmt.Errorf("cost: batch size must be positive, got %d", batch)
 	}
 	if opt.Repeats <= 0 {
 		opt.Repeats = 15
 	}
-	ref := reference(cands)
+	ref := reference(cands, opt.RefHidden)
 	t := &Table{Emphasis: e, Source: src, Dim: dim, Batch: batch, Reference: ref.Name, Machine: machine(), Created: time.Now().UTC()}
 	for _, c := range cands {
 		t.Candidates = append(t.Candidates, c.Name)
@@ -146,8 +182,7 @@ func Price(cands []Candidate, dim, batch int, e Emphasis, src Source, opt Option
 	return t, nil
 }
 
-func reference(cands []Candidate) Candidate {
-	var hidden []int
+func reference(cands []Candidate, hidden []int) Candidate {
 	chained := false
 	for _, c := range cands {
 		s := c.Spec
@@ -155,7 +190,7 @@ func reference(cands []Candidate) Candidate {
 			chained = true
 			s = s.Layers[len(s.Layers)-1]
 		}
-		if hidden == nil && len(s.Hidden) > 0 {
+		if len(hidden) == 0 && len(s.Hidden) > 0 {
 			hidden = s.Hidden
 		}
 	}
@@ -164,6 +199,67 @@ func reference(cands []Candidate) Candidate {
 		return Candidate{Name: "affine-coupling (reference)", Spec: flow.LayerSpec{Type: "chain", Layers: []flow.LayerSpec{{Type: "reverse"}, {Type: "lu-linear"}, ac}}}
 	}
 	return Candidate{Name: "affine-coupling (reference)", Spec: ac}
+}
+
+// Check validates a pricing request before any work: candidates given,
+// the emphasis and source known, and, for Paper, a Table 1 entry for every
+// candidate. Price calls it; call it early to refuse bad options before
+// data is prepared.
+func Check(cands []Candidate, e Emphasis, src Source) error {
+	if len(cands) == 0 {
+		return fmt.Errorf("cost: no candidates")
+	}
+	if _, err := ParseEmphasis(string(e)); err != nil {
+		return fmt.Errorf("cost: %w", err)
+	}
+	if _, err := ParseSource(string(src)); err != nil {
+		return fmt.Errorf("cost: %w", err)
+	}
+	if src == Paper {
+		for _, c := range cands {
+			if _, ok := paperFamily(c.Spec); !ok {
+				return fmt.Errorf("cost: the paper's cost table has no entry for %s (it prices %s); use the measured, params or flops cost source",
+					c.Name, strings.Join(PaperFamilies(), ", "))
+			}
+		}
+	}
+	return nil
+}
+
+// paperPrice prices cands with the paper's Table 1 (see Paper).
+func paperPrice(cands []Candidate, dim, batch int, e Emphasis) (*Table, error) {
+	col := map[Emphasis]int{Train: 0, Forward: 1, Inverse: 2}[e]
+	t := &Table{Emphasis: e, Source: Paper, Dim: dim, Batch: batch, Reference: "affine-coupling (paper Table 1)", Created: time.Now().UTC()}
+	for _, c := range cands {
+		fam, _ := paperFamily(c.Spec) // Check found them all
+		v := paperTable[fam][col]
+		if e == Inverse && paperPerDim[fam] {
+			v *= float64(dim)
+		}
+		t.Candidates = append(t.Candidates, c.Name)
+		t.Cost = append(t.Cost, v)
+		t.Raw = append(t.Raw, v)
+	}
+	return t, nil
+}
+
+// paperFamily finds the Table 1 family of a spec: the transform itself, or
+// a chain of permutations and LU linear layers ending in it (the paper's
+// block).
+func paperFamily(s flow.LayerSpec) (string, bool) {
+	if s.Type == "chain" {
+		if len(s.Layers) == 0 {
+			return "", false
+		}
+		for _, l := range s.Layers[:len(s.Layers)-1] {
+			if l.Type != "reverse" && l.Type != "permutation" && l.Type != "lu-linear" {
+				return "", false
+			}
+		}
+		s = s.Layers[len(s.Layers)-1]
+	}
+	_, ok := paperTable[s.Type]
+	return s.Type, ok
 }
 
 // count prices a layer by its static descriptor (Params, FLOPs).
@@ -329,7 +425,7 @@ func saveCache(dir, key string, t *Table) {
 // Markdown renders the table for reports.
 func (t *Table) Markdown() string {
 	var b strings.Builder
-	unit := map[Source]string{Measured: "ms per batch", Params: "parameters", FLOPs: "FLOPs per row"}[t.Source]
+	unit := map[Source]string{Measured: "ms per batch", Params: "parameters", FLOPs: "FLOPs per row", Paper: "paper units"}[t.Source]
 	fmt.Fprintf(&b, "Costs (%s, emphasis %s, D=%d, batch %d; normalised to %s = 1%s):\n\n", t.Source, t.Emphasis, t.Dim, t.Batch, t.Reference, map[bool]string{true: "; from the cache", false: ""}[t.Cached])
 	fmt.Fprintf(&b, "| candidate | cost | %s |\n|---|---|---|\n", unit)
 	for i, n := range t.Candidates {
@@ -339,6 +435,10 @@ func (t *Table) Markdown() string {
 		}
 		fmt.Fprintf(&b, "| %s | %.3g | %.4g |\n", n, t.Cost[i], raw)
 	}
-	fmt.Fprintf(&b, "\nMachine: %s\n", t.Machine)
+	if t.Source == Paper {
+		fmt.Fprintf(&b, "\nSource: the AutoNF paper's Table 1, reverse-engineered (8 affine-coupling layers cost 8); widths and bins are not priced.\n")
+	} else {
+		fmt.Fprintf(&b, "\nMachine: %s\n", t.Machine)
+	}
 	return b.String()
 }
