@@ -99,7 +99,7 @@ func QuickScale() Scale {
 		SearchSteps: 40, SearchSeeds: 2, Variants: []string{"grow-b1", "whole", "sampled"},
 		ToyData: "toy:moons", ToyRows: 1000, ToyLayers: 2, ToySeeds: 2,
 		ParetoDataset: "flights", ParetoVariant: "grow-b1", Lambdas: []float64{1, 8}, ParetoSeeds: 1,
-		CostSources:  []string{"measured"},
+		CostSources:  defaultCostSources(),
 		RandomOrders: 200, DataSeed: 1,
 	}
 }
@@ -492,24 +492,12 @@ func (r *runner) run(ctx context.Context) error {
 			}
 		}
 	}
-	// 2. Searches.
-	for _, d := range r.sc.Datasets {
-		for _, v := range r.sc.Variants {
-			for seed := uint64(0); seed < uint64(r.sc.SearchSeeds); seed++ {
-				if err := ctx.Err(); err != nil {
-					return nil
-				}
-				if err := r.searchUnit(ctx, d, preps[d], spaces[d], v, seed, 0, ""); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	// 3. Toy study.
-	if err := r.toy(ctx, tmp); err != nil || ctx.Err() != nil {
+	// 2. The toy study and the λ sweep (small), then the searches, seed by
+	// seed over every dataset and variant, so that a bench cut short has
+	// fewer seeds everywhere rather than no searches somewhere.
+	if err := r.toy(ctx); err != nil || ctx.Err() != nil {
 		return err
 	}
-	// 4. Pareto: costs, then the λ sweep.
 	d := r.sc.ParetoDataset
 	for _, src := range r.sc.CostSources {
 		if err := r.costUnit(d, spaces[d], src); err != nil {
@@ -521,6 +509,18 @@ func (r *runner) run(ctx context.Context) error {
 					return nil
 				}
 				if err := r.searchUnit(ctx, d, preps[d], spaces[d], r.sc.ParetoVariant, seed, l, src); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for seed := uint64(0); seed < uint64(r.sc.SearchSeeds); seed++ {
+		for _, d := range r.sc.Datasets {
+			for _, v := range r.sc.Variants {
+				if err := ctx.Err(); err != nil {
+					return nil
+				}
+				if err := r.searchUnit(ctx, d, preps[d], spaces[d], v, seed, 0, ""); err != nil {
 					return err
 				}
 			}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -113,12 +114,16 @@ func TestQuickBench(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Ground truth", "Random search", "Toy study", "Pareto", "Discussion", "All 33 units finished"} {
+	for _, want := range []string{"Ground truth", "Random search", "Toy study", "Pareto", "Discussion", fmt.Sprintf("All %d units finished", countUnits(sc))} {
 		if !strings.Contains(string(md), want) {
 			t.Errorf("%s lacks %q", SectionFile, want)
 		}
 	}
-	for _, png := range []string{"random_flights.png", "pareto_measured.png"} {
+	pngs := []string{"random_flights.png"}
+	for _, src := range sc.CostSources {
+		pngs = append(pngs, "pareto_"+src+".png")
+	}
+	for _, png := range pngs {
 		if st, err := os.Stat(filepath.Join(out, png)); err != nil || st.Size() == 0 {
 			t.Errorf("%s: %v", png, err)
 		}
@@ -181,5 +186,73 @@ func TestScaleValidate(t *testing.T) {
 	}
 	if _, err := Run(context.Background(), Options{DataDir: t.TempDir(), OutDir: t.TempDir(), Quick: true}); err == nil || !strings.Contains(err.Error(), "--data-dir") {
 		t.Errorf("missing data: err = %v, want a hint at --data-dir", err)
+	}
+}
+
+// cancelAfter cancels a context after n progress lines of finished units.
+type cancelAfter struct {
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Write(p []byte) (int, error) {
+	for _, line := range strings.Split(string(p), "\n") {
+		if strings.Contains(line, "] train ") {
+			c.n--
+			if c.n == 0 {
+				c.cancel()
+			}
+		}
+	}
+	return len(p), nil
+}
+
+// TestResumeAfterInterrupt interrupts a quick bench after a few units and
+// resumes it: the finished units are kept as they were, none is run twice,
+// and the resumed bench completes.
+func TestResumeAfterInterrupt(t *testing.T) {
+	needData(t)
+	out := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	part, err := Run(ctx, Options{DataDir: sharedData, OutDir: out, Quick: true, Progress: &cancelAfter{n: 5, cancel: cancel}})
+	if err == nil {
+		t.Fatal("an interrupted bench returned no error")
+	}
+	if part == nil || part.Complete || len(part.Trainings) < 5 {
+		t.Fatalf("interrupted bench: %+v", part)
+	}
+	saved, err := Load(filepath.Join(out, ResultsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(saved.Trainings, part.Trainings) {
+		t.Fatal("results.json does not hold the finished units")
+	}
+	full, err := Run(context.Background(), Options{DataDir: sharedData, OutDir: out, Quick: true, Resume: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !full.Complete {
+		t.Fatal("resumed bench not complete")
+	}
+	if !reflect.DeepEqual(full.Trainings[:len(part.Trainings)], part.Trainings) {
+		t.Error("resume changed units finished before the interruption")
+	}
+	seen := map[string]bool{}
+	for _, tr := range full.Trainings {
+		if seen[tr.Key] {
+			t.Errorf("unit %s ran twice", tr.Key)
+		}
+		seen[tr.Key] = true
+	}
+	if len(full.done) != countUnits(QuickScale()) {
+		t.Errorf("%d units, want %d", len(full.done), countUnits(QuickScale()))
+	}
+	// Another scale cannot resume this results.json.
+	sc := QuickScale()
+	sc.Epochs++
+	if _, err := Run(context.Background(), Options{DataDir: sharedData, OutDir: out, Scale: &sc, Resume: true}); err == nil || !strings.Contains(err.Error(), "another scale") {
+		t.Errorf("resume at another scale: err = %v", err)
 	}
 }

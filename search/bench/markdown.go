@@ -356,7 +356,7 @@ func matchText(m Match) string {
 	if m.K == 0 {
 		return fmt.Sprintf("not reached (target %s)", signed(m.Target))
 	}
-	return fmt.Sprintf("%d trainings, %s s (%.2f× the search)", m.K, secs(m.Seconds), m.Ratio)
+	return fmt.Sprintf("%d training(s), %s s (%.2f× the search)", m.K, secs(m.Seconds), m.Ratio)
 }
 
 // discussion writes where AutoNF wins and loses, every number from s.
@@ -378,9 +378,11 @@ func discussion(s *Summary, sc Scale) string {
 		hits += v.ValBestHits
 		noise := t.NoiseSD
 		tag := fmt.Sprintf("%s/%s (median regret %s, noise %.3f)", v.Dataset, v.Variant, signed(v.Regret.Median), noise)
-		if v.Regret.Median <= noise {
+		switch {
+		case len(t.Archs) == 0 || t.Archs[0].Test.N < 2: // no seed noise with one training seed
+		case v.Regret.Median <= noise:
 			wins = append(wins, tag)
-		} else {
+		default:
 			losses = append(losses, tag)
 		}
 		if v.Random.K > 0 {
@@ -416,6 +418,10 @@ func discussion(s *Summary, sc Scale) string {
 	}
 	// Cheapest variant within noise per dataset.
 	for _, t := range s.Truth {
+		if len(t.Archs) == 0 || t.Archs[0].Test.N < 2 {
+			add("On %s there is one training seed: no seed noise to compare regrets with.", t.Dataset)
+			continue
+		}
 		best := -1
 		for i, v := range s.Variants {
 			if v.Dataset != t.Dataset || v.Regret.N == 0 || v.Regret.Median > t.NoiseSD {

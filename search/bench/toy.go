@@ -31,7 +31,7 @@ func prepareToy(sc Scale) (*model.Prepared, *strategy.Space, error) {
 // trained from scratch (its ground truth), then for each loss (M1: the
 // original L^O, M2: the upper bound L^U) and seed an exact whole-space
 // search whose argmax is retrained from scratch and tested.
-func (r *runner) toy(ctx context.Context, tmp string) error {
+func (r *runner) toy(ctx context.Context) error {
 	p, sp, err := prepareToy(r.sc)
 	if err != nil {
 		return err
