@@ -21,13 +21,19 @@ func runBench(args []string, stdout, stderr io.Writer) error {
 	resume := fs.Bool("resume", false, "continue an existing results.json in --out, skipping its finished units")
 	md := fs.String("markdown", "", "also write the section between the bench markers of this Markdown file (e.g. BENCHMARKS.md)")
 	quiet := fs.Bool("quiet", false, "no progress lines")
+	trainSeeds := fs.Int("train-seeds", 0, "seeds of every exhaustive training (0: the scale's, 2 full / 1 quick)")
+	searchSeeds := fs.Int("search-seeds", 0, "seeds of every search variant (0: the scale's, 5 full / 2 quick)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := required(fs, "out"); err != nil {
 		return err
 	}
+	if *trainSeeds < 0 || *searchSeeds < 0 {
+		return fmt.Errorf("--train-seeds and --search-seeds must be ≥ 0 (0: the scale's)")
+	}
 	opt := bench.Options{DataDir: *dataDir, OutDir: *out, Quick: *quick, Resume: *resume, Splice: *md,
+		TrainSeeds: *trainSeeds, SearchSeeds: *searchSeeds,
 		Command: "autonf bench " + strings.Join(args, " ")}
 	if !*quiet {
 		opt.Progress = stderr

@@ -246,26 +246,26 @@ func Markdown(s *Summary, opt MarkdownOptions) (string, error) {
 
 	// Variants.
 	w("\n### Search variants against the ground truth\n\n")
-	w("| dataset | variant | picks | hit val-best | rank %% (mean) | regret, nats: median [min, max] | val regret (median) | search s (median) | %% of one enumeration | × one training of the pick (median) | min max-weight (median) |%s random search to match the median regret |\n", extraHeader())
-	w("|---|---|---|---|---|---|---|---|---|---|---|%s---|\n", extraSep())
+	w("| dataset | variant | picks | hit val-best | rank %% (mean) | regret, nats: mean ± s.d. | median [min, max] | val regret (median) | search s (median) | search + training of the pick, s (median) | %% of one enumeration | × one training of the pick (median) | min max-weight (median) |%s random search to match the median regret |\n", extraHeader())
+	w("|---|---|---|---|---|---|---|---|---|---|---|---|---|%s---|\n", extraSep())
 	for _, v := range s.Variants {
 		if v.Runs == 0 {
-			w("| %s | %s | not run yet | | | | | | | | |%s |\n", v.Dataset, v.Variant, extraBlank())
+			w("| %s | %s | not run yet | | | | | | | | | | |%s |\n", v.Dataset, v.Variant, extraBlank())
 			continue
 		}
 		fail := ""
 		if v.Failed > 0 {
 			fail = fmt.Sprintf(" (%d failed)", v.Failed)
 		}
-		w("| %s | %s | %s%s | %d/%d | %.1f | %s | %s | %s | %.1f %% | %s | %s |%s %s |\n", v.Dataset, v.Label, picks(v.Picks), fail, v.ValBestHits, v.Runs-v.Failed,
-			v.RankPct.Mean, medRange(v.Regret), signed(v.ValRegret.Median), secs(v.Seconds.Median), 100*v.FracExhaustive,
+		w("| %s | %s | %s%s | %d/%d | %.1f | %s | %s | %s | %s | %s | %.1f %% | %s | %s |%s %s |\n", v.Dataset, v.Label, picks(v.Picks), fail, v.ValBestHits, v.Runs-v.Failed,
+			v.RankPct.Mean, pm(v.Regret), medRange(v.Regret), signed(v.ValRegret.Median), secs(v.Seconds.Median), secs(v.Total.Median), 100*v.FracExhaustive,
 			f3(v.PerTraining.Median), f3(v.MinMaxWeight.Median), extraCells(v.Extra), matchText(v.Random))
 	}
 
 	// Random search.
 	w("\n### Random search at equal compute\n\n")
 	w("Random search without replacement, simulated from the ground truth (%d random orders; each draw costs the architecture's mean training seconds; the best-so-far is chosen by validation NLL). "+
-		"Median regret of its pick after k trainings:\n\n", sc.RandomOrders)
+		"AutoNF's compute is its search plus one training of its pick (random search's pick is trained already). Median regret of random search's pick after k trainings (mean cumulative seconds):\n\n", sc.RandomOrders)
 	ks := []int{1, 2, 4, 8, 16, 32, 64, 128, 256}
 	w("| dataset |")
 	for _, k := range ks {
@@ -356,7 +356,7 @@ func matchText(m Match) string {
 	if m.K == 0 {
 		return fmt.Sprintf("not reached (target %s)", signed(m.Target))
 	}
-	return fmt.Sprintf("%d training(s), %s s (%.2f× the search)", m.K, secs(m.Seconds), m.Ratio)
+	return fmt.Sprintf("%d training(s), %s s (%.2f× search + training)", m.K, secs(m.Seconds), m.Ratio)
 }
 
 // discussion writes where AutoNF wins and loses, every number from s.
@@ -387,9 +387,9 @@ func discussion(s *Summary, sc Scale) string {
 		}
 		if v.Random.K > 0 {
 			if v.Random.Ratio >= 1 {
-				cheaper = append(cheaper, fmt.Sprintf("%s (random search needs %.2f× its seconds)", v.Dataset+"/"+v.Variant, v.Random.Ratio))
+				cheaper = append(cheaper, fmt.Sprintf("%s (random search needs %.2f× its search + training seconds)", v.Dataset+"/"+v.Variant, v.Random.Ratio))
 			} else {
-				dearer = append(dearer, fmt.Sprintf("%s (random search matches it with %.2f× its seconds)", v.Dataset+"/"+v.Variant, v.Random.Ratio))
+				dearer = append(dearer, fmt.Sprintf("%s (random search matches it with %.2f× its search + training seconds)", v.Dataset+"/"+v.Variant, v.Random.Ratio))
 			}
 		} else {
 			cheaper = append(cheaper, fmt.Sprintf("%s (random search never matches its median regret %s, which is below the validation-best's)", v.Dataset+"/"+v.Variant, signed(v.Random.Target)))

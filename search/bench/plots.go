@@ -22,11 +22,11 @@ func Plots(s *Summary, dir string) error {
 		}
 		for _, v := range s.Variants {
 			if v.Dataset == c.Dataset && v.Regret.N > 0 {
-				series = append(series, report.Series{Name: v.Variant + " (median)", X: []float64{v.Seconds.Median}, Y: []float64{v.Regret.Median}})
+				series = append(series, report.Series{Name: v.Variant + " (median)", X: []float64{v.Total.Median}, Y: []float64{v.Regret.Median}})
 			}
 		}
 		p := filepath.Join(dir, "random_"+c.Dataset+".png")
-		if err := report.LinePlot(p, fmt.Sprintf("%s: regret of the pick vs compute", c.Dataset), "seconds (training for random search, search for AutoNF)", "regret (test nats vs validation-best)", series); err != nil {
+		if err := report.LinePlot(p, fmt.Sprintf("%s: regret of the pick vs compute", c.Dataset), "seconds (random search: its trainings; AutoNF: search + one training of the pick)", "regret (test nats vs validation-best)", series); err != nil {
 			return fmt.Errorf("bench: %s: %w", p, err)
 		}
 	}

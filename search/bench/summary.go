@@ -227,6 +227,10 @@ type VariantScore struct {
 	// ValRegret: the same on validation NLL (≥ 0 by construction).
 	ValRegret Stat `json:"val_regret"`
 	Seconds   Stat `json:"seconds"`
+	// Total: search seconds + one training of the pick (its mean training
+	// seconds in the ground truth): the compute to a usable model, which
+	// random search compares with.
+	Total Stat `json:"total_seconds"`
 	// PerTraining: search seconds / mean seconds of one training of the
 	// pick (ground truth).
 	PerTraining Stat `json:"per_training"`
@@ -245,7 +249,7 @@ type Match struct {
 	Target  float64 `json:"target_regret"`
 	K       int     `json:"trainings"` // 0: not reached
 	Seconds float64 `json:"seconds"`   // expected training seconds of K draws
-	Ratio   float64 `json:"ratio"`     // Seconds / the search's median seconds
+	Ratio   float64 `json:"ratio"`     // Seconds / the search's median total seconds (search + one training)
 }
 
 // RandomCurve is random search without replacement over the ground truth:
@@ -422,7 +426,7 @@ func Summarize(r *Results) *Summary {
 func scoreVariant(t Truth, rc RandomCurve, d, v string, runs []SearchRun) VariantScore {
 	vr, _ := variantByName(v)
 	vs := VariantScore{Dataset: d, Variant: v, Label: vr.Label, Picks: map[string]int{}}
-	var rank, reg, vreg, secs, per, mw, changed []float64
+	var rank, reg, vreg, secs, total, per, mw, changed []float64
 	var picked []SearchRun
 	for _, s := range runs {
 		if s.Dataset != d || s.Variant != v || s.CostSource != "" {
@@ -445,6 +449,7 @@ func scoreVariant(t Truth, rc RandomCurve, d, v string, runs []SearchRun) Varian
 		rank = append(rank, t.rankPct(s.Arch, func(r ArchRow) float64 { return r.Val.Mean }))
 		reg = append(reg, a.Test.Mean-t.Archs[0].Test.Mean)
 		vreg = append(vreg, a.Val.Mean-t.Archs[0].Val.Mean)
+		total = append(total, s.Seconds+a.Seconds.Mean)
 		if a.Seconds.Mean > 0 {
 			per = append(per, s.Seconds/a.Seconds.Mean)
 		}
@@ -453,12 +458,12 @@ func scoreVariant(t Truth, rc RandomCurve, d, v string, runs []SearchRun) Varian
 		}
 	}
 	vs.RankPct, vs.Regret, vs.ValRegret, vs.Seconds, vs.PerTraining = stat(rank), stat(reg), stat(vreg), stat(secs), stat(per)
-	vs.MinMaxWeight, vs.Changed = stat(mw), stat(changed)
+	vs.MinMaxWeight, vs.Changed, vs.Total = stat(mw), stat(changed), stat(total)
 	if t.ExhaustiveSeconds > 0 {
 		vs.FracExhaustive = vs.Seconds.Median / t.ExhaustiveSeconds
 	}
 	if vs.Regret.N > 0 {
-		vs.Random = rc.match(vs.Regret.Median, vs.Seconds.Median)
+		vs.Random = rc.match(vs.Regret.Median, vs.Total.Median)
 	}
 	vs.Extra = scoreExtra(picked)
 	return vs
