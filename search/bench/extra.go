@@ -15,19 +15,35 @@ import (
 // gap), by field name. Non-finite numbers are left out (JSON has none).
 type SearchExtra map[string]any
 
-// known lists the Result fields the bench records in its own fields.
-var known = []string{"Arch", "Weights", "Phases", "Seconds", "StopReason", "Chosen"}
+// known lists the Result and Phase fields the bench records in its own
+// fields.
+var (
+	known      = []string{"Arch", "Weights", "Phases", "Seconds", "StopReason", "Chosen"}
+	knownPhase = []string{"Round", "Block", "Slots", "Steps", "StopReason", "Seconds", "Choice", "History"}
+)
 
+// extraOf collects the diagnostics of res; those of its phases go under
+// "phase.FIELD" as one value per phase.
 func extraOf(res *strategy.Result) SearchExtra {
+	out := fieldsOf(reflect.ValueOf(*res), known, "")
+	for _, ph := range res.Phases {
+		for k, v := range fieldsOf(reflect.ValueOf(ph), knownPhase, "phase.") {
+			list, _ := out[k].([]any)
+			out[k] = append(list, v)
+		}
+	}
+	return out
+}
+
+func fieldsOf(v reflect.Value, skip []string, prefix string) SearchExtra {
 	out := SearchExtra{}
-	v := reflect.ValueOf(*res)
 	for i := 0; i < v.NumField(); i++ {
 		f := v.Type().Field(i)
-		if !f.IsExported() || slices.Contains(known, f.Name) {
+		if !f.IsExported() || slices.Contains(skip, f.Name) {
 			continue
 		}
 		if x, ok := plain(v.Field(i)); ok {
-			out[f.Name] = x
+			out[prefix+f.Name] = x
 		}
 	}
 	return out
