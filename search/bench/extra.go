@@ -5,6 +5,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strings"
 
 	"github.com/autonf/autonf/search/strategy"
 )
@@ -128,56 +129,70 @@ func scoreToyExtra(runs []ToyRun) ExtraScore {
 	return scoreExtras(es)
 }
 
-// extraColumns are the diagnostics shown as table columns when present:
-// (field, header, kind) with kind "true" (count of runs) or "median".
-var extraColumns = [][3]string{}
+// extraCol is one diagnostic shown as a table column: a boolean field
+// (runs where it was true) or a number (median over runs).
+type extraCol struct {
+	Field string
+	Bool  bool
+}
 
-func extraHeader() string {
+// extraColumns lists the diagnostics present in any of the scores, sorted
+// by name (booleans first).
+func extraColumns(scores []ExtraScore) []extraCol {
+	seen := map[extraCol]bool{}
+	for _, e := range scores {
+		for k := range e.True {
+			seen[extraCol{k, true}] = true
+		}
+		for k := range e.Median {
+			seen[extraCol{k, false}] = true
+		}
+	}
+	var out []extraCol
+	for c := range seen {
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b extraCol) int {
+		if a.Bool != b.Bool {
+			if a.Bool {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a.Field, b.Field)
+	})
+	return out
+}
+
+func extraHeader(cols []extraCol) string {
 	s := ""
-	for _, c := range extraColumns {
-		s += " " + c[1] + " |"
+	for _, c := range cols {
+		if c.Bool {
+			s += " " + c.Field + " (runs) |"
+		} else {
+			s += " " + c.Field + " (median) |"
+		}
 	}
 	return s
 }
 
-func extraSep() string {
-	s := ""
-	for range extraColumns {
-		s += "---|"
-	}
-	return s
-}
+func extraSep(cols []extraCol) string { return strings.Repeat("---|", len(cols)) }
 
-func extraBlank() string {
-	s := ""
-	for range extraColumns {
-		s += " |"
-	}
-	return s
-}
+func extraBlank(cols []extraCol) string { return strings.Repeat(" |", len(cols)) }
 
-func extraCells(e ExtraScore) string {
+func extraCells(cols []extraCol, e ExtraScore) string {
 	s := ""
-	for _, c := range extraColumns {
-		switch c[2] {
-		case "true":
-			if n, ok := e.True[c[0]]; ok {
-				s += " " + itoa(n) + "/" + itoa(e.Runs) + " |"
+	for _, c := range cols {
+		if c.Bool {
+			if n, ok := e.True[c.Field]; ok {
+				s += fmt.Sprintf(" %d/%d |", n, e.Runs)
 				continue
 			}
-		case "median":
-			if x, ok := e.Median[c[0]]; ok {
-				s += " " + f3(x) + " |"
-				continue
-			}
+		} else if x, ok := e.Median[c.Field]; ok {
+			s += " " + f3(x) + " |"
+			continue
 		}
 		s += " — |"
 	}
 	return s
 }
-
-func extraToyHeader() string            { return extraHeader() }
-func extraToySep() string               { return extraSep() }
-func extraToyCells(e ExtraScore) string { return extraCells(e) }
-
-func itoa(n int) string { return fmt.Sprint(n) }
