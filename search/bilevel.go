@@ -27,6 +27,11 @@ type Config struct {
 	NoHistory bool // do not record History
 }
 
+// ErrNonFiniteGrad is returned (wrapped, with the parameter's name) by
+// AlphaStep and ThetaStep when the loss is finite but a gradient is not;
+// errors.Is(err, flow.ErrNonFinite) holds for it too.
+var ErrNonFiniteGrad = fmt.Errorf("non-finite gradient: %w", flow.ErrNonFinite)
+
 // Record is one Searcher step, for plots.
 type Record struct {
 	Step        int
@@ -46,9 +51,24 @@ type Searcher[T flow.Float] struct {
 	ThetaOpt *train.Adam[T]
 	AlphaOpt *train.Adam[float64]
 	History  []Record
-	params   []*flow.Param[T]
-	steps    int
-	twin     *tensor.Mat[T] // the α batch twice (paired baseline)
+
+	// AlphaFrozen makes AlphaStep compute the validation losses without
+	// updating α or its optimiser (θ warm-up).
+	AlphaFrozen bool
+	// ThetaLRScale multiplies Cfg.ThetaLR (0 means 1); lowered by callers
+	// after non-finite steps.
+	ThetaLRScale float64
+
+	params []*flow.Param[T]
+	steps  int
+	twin   *tensor.Mat[T] // the α batch twice (paired baseline)
+	saved  alphaSave      // α and its optimiser before the α step of Step
+}
+
+// alphaSave holds α and its Adam state, to undo an α step.
+type alphaSave struct {
+	val, m, v []float64
+	t         int
 }
 
 // NewSearcher wraps net with the optimisers of cfg (zero learning rates get
@@ -125,7 +145,12 @@ func (s *Searcher[T]) AlphaStep(val *tensor.Mat[T]) (Losses, float64, error) {
 	if s.Cfg.Costs != nil {
 		cost = n.AddCostGrad(s.Cfg.Costs, s.Cfg.Lambda)
 	}
-	s.AlphaOpt.Step(s.Cfg.AlphaLR)
+	if !allFinite(n.AlphaParam().Grad) {
+		return l, cost, fmt.Errorf("α step: %w", ErrNonFiniteGrad)
+	}
+	if !s.AlphaFrozen {
+		s.AlphaOpt.Step(s.Cfg.AlphaLR)
+	}
 	return l, cost, nil
 }
 
@@ -146,25 +171,41 @@ func (s *Searcher[T]) ThetaStep(trainBatch *tensor.Mat[T]) (float64, error) {
 	if err != nil {
 		return l, fmt.Errorf("θ step: %w", err)
 	}
-	if s.Cfg.ClipNorm > 0 {
-		if g := train.GradNorm(s.params); g > s.Cfg.ClipNorm {
-			train.ScaleGrads(s.params, s.Cfg.ClipNorm/g)
+	g := train.GradNorm(s.params)
+	if !finite(g) {
+		for _, p := range s.params {
+			if !allFinite(p.Grad) {
+				return l, fmt.Errorf("θ step: %s: %w", p.Name, ErrNonFiniteGrad)
+			}
 		}
+		return l, fmt.Errorf("θ step: %w", ErrNonFiniteGrad)
 	}
-	s.ThetaOpt.Step(s.Cfg.ThetaLR)
+	if s.Cfg.ClipNorm > 0 && g > s.Cfg.ClipNorm {
+		train.ScaleGrads(s.params, s.Cfg.ClipNorm/g)
+	}
+	lr := s.Cfg.ThetaLR
+	if s.ThetaLRScale > 0 {
+		lr *= s.ThetaLRScale
+	}
+	s.ThetaOpt.Step(lr)
 	return l, nil
 }
 
 // Step is one search iteration: the α step on val, then the θ step on
 // trainBatch (first-order DARTS). It appends a Record to History (unless
-// Cfg.NoHistory) and returns it.
+// Cfg.NoHistory) and returns it. On error neither step is applied: a
+// failed θ step also undoes the α step (α and its optimiser state), so the
+// caller can skip the iteration (errors.Is(err, flow.ErrNonFinite) for
+// non-finite losses and gradients).
 func (s *Searcher[T]) Step(trainBatch, val *tensor.Mat[T]) (Record, error) {
+	s.saveAlpha()
 	l, cost, err := s.AlphaStep(val)
 	if err != nil {
 		return Record{}, err
 	}
 	tl, err := s.ThetaStep(trainBatch)
 	if err != nil {
+		s.restoreAlpha()
 		return Record{}, err
 	}
 	s.steps++
@@ -173,4 +214,21 @@ func (s *Searcher[T]) Step(trainBatch, val *tensor.Mat[T]) (Record, error) {
 		s.History = append(s.History, rec)
 	}
 	return rec, nil
+}
+
+func (s *Searcher[T]) saveAlpha() {
+	a := s.Net.AlphaParam().Value
+	m, v, t := s.AlphaOpt.State()
+	s.saved.val = append(s.saved.val[:0], a...)
+	s.saved.m = append(s.saved.m[:0], m[0]...)
+	s.saved.v = append(s.saved.v[:0], v[0]...)
+	s.saved.t = t
+}
+
+func (s *Searcher[T]) restoreAlpha() {
+	copy(s.Net.AlphaParam().Value, s.saved.val)
+	m, v, _ := s.AlphaOpt.State()
+	copy(m[0], s.saved.m)
+	copy(v[0], s.saved.v)
+	s.AlphaOpt.SetState(m, v, s.saved.t)
 }

@@ -63,10 +63,11 @@ func (s *Supernet[T]) CostValue(c Costs) float64 {
 }
 
 // AddCostGrad adds λ·∂C_mix/∂α into AlphaGrad and returns C_mix, with
-// ∂C_mix/∂α_i^j = w_i^j·(c_i^j − Σ_l w_i^l c_i^l). c must have the shape of
+// ∂C_mix/∂α_i^j = w_i^j·(c_i^j − Σ_l w_i^l c_i^l)/τ. c must have the shape of
 // Alpha (it panics otherwise).
 func (s *Supernet[T]) AddCostGrad(c Costs, lambda float64) float64 {
 	v := s.CostValue(c)
+	lambda *= s.invTemp()
 	for i, w := range s.w {
 		mean := 0.0
 		for j, wj := range w {

@@ -232,7 +232,7 @@ func (s *Supernet[T]) PathLogProbs(x *tensor.Mat[T]) ([][]T, error) {
 //	L^O: dL/dℓ_k(x) = −r_k(x)/N,  dL/dlog W_k = −mean_x r_k(x),
 //	     r_k(x) = W_k p_k(x) / Σ_l W_l p_l(x)  (computed in log space)
 //
-// and dL/dα_i^j = Σ_k dL/dlog W_k · ([k_i = j] − w_i^j).
+// and dL/dα_i^j = Σ_k dL/dlog W_k · ([k_i = j] − w_i^j)/τ (τ: Temperature).
 //
 // On a non-finite log-density it returns a *NonFiniteError naming the
 // slot and candidate and adds no gradient.
@@ -325,20 +325,21 @@ func (s *Supernet[T]) Loss(x *tensor.Mat[T], kind LossKind, thetaGrad, alphaGrad
 }
 
 // addAlphaGrad adds Σ_k G_k ∇α log W_k into AlphaGrad, where
-// ∂log W_k/∂α_i^j = [k_i = j] − w_i^j.
+// ∂log W_k/∂α_i^j = ([k_i = j] − w_i^j)/τ.
 func (s *Supernet[T]) addAlphaGrad(paths [][]int, G []float64) {
+	it := s.invTemp()
 	tot := 0.0
 	for _, g := range G {
 		tot += g
 	}
 	for k, p := range paths {
 		for i, j := range p {
-			s.AlphaGrad[i][j] += G[k]
+			s.AlphaGrad[i][j] += G[k] * it
 		}
 	}
 	for i, w := range s.w {
 		for j, v := range w {
-			s.AlphaGrad[i][j] -= v * tot
+			s.AlphaGrad[i][j] -= v * tot * it
 		}
 	}
 }

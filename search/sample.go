@@ -39,6 +39,7 @@ type sampler[T flow.Float] struct {
 	dldC    []T // the constant −1/N
 	lp      []float64
 	coef    []float64 // per row (ℓ − b)/N of the score-function estimator
+	q       []float64 // one slot's proposal (ThetaUniform)
 }
 
 func (s *Supernet[T]) buildSampler() {
@@ -65,8 +66,8 @@ func (s *Supernet[T]) buildSampler() {
 }
 
 // drawChoices draws every row's path slot by slot from w_i (s.w must be
-// fresh) and fills the groups' row lists.
-func (s *Supernet[T]) drawChoices(B int, rng *rand.Rand) {
+// fresh), or from (1 − mix)·w_i + mix/m_i, and fills the groups' row lists.
+func (s *Supernet[T]) drawChoices(B int, rng *rand.Rand, mix float64) {
 	sm := s.sm
 	n := len(s.Slots)
 	sm.choice = grow(sm.choice, B*n)
@@ -75,6 +76,13 @@ func (s *Supernet[T]) drawChoices(B int, rng *rand.Rand) {
 			gs[j].rows = gs[j].rows[:0]
 		}
 		w := s.w[i]
+		if mix > 0 {
+			sm.q = grow(sm.q, len(w))
+			for j, v := range w {
+				sm.q[j] = (1-mix)*v + mix/float64(len(w))
+			}
+			w = sm.q
+		}
 		for r := 0; r < B; r++ {
 			u := rng.Float64()
 			j, c := len(w)-1, 0.0
@@ -124,7 +132,7 @@ func scatterRows[T flow.Float](dst, src *tensor.Mat[T], rows []int) {
 // With alphaGrad it adds the score-function (REINFORCE) estimate
 //
 //	ĝ = (1/N) Σ_x (ℓ(x) − b₋ₓ) ∇α log W_{k(x)},
-//	∂log W_k/∂α_i^j = [k_i = j] − w_i^j,
+//	∂log W_k/∂α_i^j = ([k_i = j] − w_i^j)/τ   (τ: Temperature),
 //
 // into AlphaGrad. The baseline b₋ₓ = mean of ℓ over the other rows of the
 // batch depends only on the other rows' (independent) paths, so
@@ -139,6 +147,11 @@ func scatterRows[T flow.Float](dst, src *tensor.Mat[T], rows []int) {
 // independently: still unbiased, and it also removes the spread of the NLL
 // across rows, which dominates on heavy-tailed data.
 //
+// With ThetaUniform = ε > 0, a call with thetaGrad but not alphaGrad (a θ
+// step) draws the paths from (1 − ε)·w_i + ε/m_i instead of w_i, without
+// importance weights: it then returns the mean NLL of those paths and
+// their θ gradient (see ThetaUniform).
+//
 // A non-finite log-density gives a *NonFiniteError and no gradient.
 func (s *Supernet[T]) SampleLoss(x *tensor.Mat[T], thetaGrad, alphaGrad bool) (float64, error) {
 	if err := s.checkInput(x); err != nil {
@@ -148,7 +161,11 @@ func (s *Supernet[T]) SampleLoss(x *tensor.Mat[T], thetaGrad, alphaGrad bool) (f
 	s.refreshWeights()
 	sm := s.sm
 	B, D, n := x.Rows, s.Dim, len(s.Slots)
-	s.drawChoices(B, s.rng)
+	mix := 0.0
+	if thetaGrad && !alphaGrad {
+		mix = s.ThetaUniform
+	}
+	s.drawChoices(B, s.rng, mix)
 	sm.cum = grow(sm.cum, B)
 	clear(sm.cum)
 	in := x
@@ -216,10 +233,11 @@ func (s *Supernet[T]) SampleLoss(x *tensor.Mat[T], thetaGrad, alphaGrad bool) (f
 			}
 			sm.coef[r] = (l - b) / float64(B)
 		}
+		it := s.invTemp()
 		for i := range s.Slots {
 			ctot := 0.0
 			for r := 0; r < B; r++ {
-				c := sm.coef[r]
+				c := sm.coef[r] * it
 				s.AlphaGrad[i][sm.choice[r*n+i]] += c
 				ctot += c
 			}
@@ -355,7 +373,7 @@ func (s *Supernet[T]) Sample(n int, rng *rand.Rand) (*tensor.Mat[T], [][]int, er
 	for e := range cur.Data {
 		cur.Data[e] = T(rng.NormFloat64())
 	}
-	s.drawChoices(n, rng)
+	s.drawChoices(n, rng, 0)
 	sm := s.sm
 	paths := make([][]int, n)
 	for r := range paths {

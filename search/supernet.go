@@ -165,6 +165,24 @@ type Supernet[T flow.Float] struct {
 	// views of the flat AlphaParam.
 	Alpha, AlphaGrad [][]float64
 
+	// Temperature τ of the weights, w_i = softmax(α_i/τ) (0 means 1). The
+	// losses' α gradients include the factor 1/τ. A schedule annealing τ
+	// towards 0 drives the weights to one-hot without changing the argmax
+	// of α (see strategy.Options.TempEnd).
+	Temperature float64
+
+	// ThetaUniform ε ∈ [0, 1] mixes uniform weights into the paths that the
+	// sample estimator draws for a θ-only gradient (SampleLoss with
+	// thetaGrad and not alphaGrad): slot i's candidates are drawn from
+	// (1 − ε)·w_i + ε/m_i, so every candidate gets at least a fraction ε/m_i
+	// of each θ batch, whatever its weight. Without it a candidate of
+	// weight w trains on ≈ w·B rows per step and falls behind the exact
+	// estimator's training (which Adam's per-parameter normalisation makes
+	// independent of w), a rich-get-richer bias on α. The α gradient is not
+	// affected (its paths are always drawn from w); the θ objective becomes
+	// the mean NLL under the mixed path distribution instead of L^U.
+	ThetaUniform float64
+
 	// PairedBaseline makes SampleLoss use each row's twin as its baseline
 	// (the batch must hold every row twice; see SampleLoss).
 	PairedBaseline bool
@@ -416,26 +434,35 @@ func (s *Supernet[T]) InitFromData(x *tensor.Mat[T]) error {
 // Seed reseeds the generator of the sample estimator.
 func (s *Supernet[T]) Seed(seed uint64) { s.rng = rand.New(rand.NewPCG(seed, 0x5ea4c4)) }
 
-// refreshWeights recomputes log w and w from Alpha (log-softmax, stable).
+// invTemp is 1/τ.
+func (s *Supernet[T]) invTemp() float64 {
+	if s.Temperature <= 0 {
+		return 1
+	}
+	return 1 / s.Temperature
+}
+
+// refreshWeights recomputes log w and w from Alpha/τ (log-softmax, stable).
 func (s *Supernet[T]) refreshWeights() {
+	it := s.invTemp()
 	for i, a := range s.Alpha {
 		mx := math.Inf(-1)
 		for _, v := range a {
-			mx = math.Max(mx, v)
+			mx = math.Max(mx, v*it)
 		}
 		sum := 0.0
 		for _, v := range a {
-			sum += math.Exp(v - mx)
+			sum += math.Exp(v*it - mx)
 		}
 		lse := mx + math.Log(sum)
 		for j, v := range a {
-			s.logw[i][j] = v - lse
-			s.w[i][j] = math.Exp(v - lse)
+			s.logw[i][j] = v*it - lse
+			s.w[i][j] = math.Exp(v*it - lse)
 		}
 	}
 }
 
-// Weights returns w_i = softmax(α_i) for every slot (a fresh copy).
+// Weights returns w_i = softmax(α_i/τ) for every slot (a fresh copy).
 func (s *Supernet[T]) Weights() [][]float64 {
 	s.refreshWeights()
 	out := make([][]float64, len(s.w))

@@ -256,13 +256,16 @@ func fdCheck(t *testing.T, net *Supernet[float64], x *M, kind LossKind, rng *ran
 func TestGradientsFiniteDifference(t *testing.T) {
 	for _, sp := range spaces {
 		for _, kind := range []LossKind{Upper, Original} {
-			t.Run(sp.name+"/"+kind.String(), func(t *testing.T) {
-				rng := rand.New(rand.NewPCG(7, 8))
-				net := buildNet[float64](t, sp, 3)
-				randomAlpha(net, rng, 1)
-				x := randMat(rng, 7, sp.dim, 1)
-				fdCheck(t, net, x, kind, rng)
-			})
+			for _, temp := range []float64{0, 0.3} { // 0: τ = 1
+				t.Run(fmt.Sprintf("%s/%v/τ=%g", sp.name, kind, temp), func(t *testing.T) {
+					rng := rand.New(rand.NewPCG(7, 8))
+					net := buildNet[float64](t, sp, 3)
+					randomAlpha(net, rng, 1)
+					net.Temperature = temp
+					x := randMat(rng, 7, sp.dim, 1)
+					fdCheck(t, net, x, kind, rng)
+				})
+			}
 		}
 	}
 }
@@ -272,21 +275,25 @@ func TestCostGradient(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	randomAlpha(net, rng, 1)
 	c := Costs{{1, 2, 3}, {0.5, 0, 4}, {2, 2, 1}}
-	net.ZeroGrad()
-	net.AddCostGrad(c, 1.5)
-	for i, a := range net.Alpha {
-		for j := range a {
-			old := a[j]
-			a[j] = old + 1e-6
-			p := net.CostValue(c)
-			a[j] = old - 1e-6
-			m := net.CostValue(c)
-			a[j] = old
-			if num := 1.5 * (p - m) / 2e-6; !near(net.AlphaGrad[i][j], num, 1e-7) {
-				t.Errorf("dλC/dα[%d][%d] = %g, finite difference %g", i, j, net.AlphaGrad[i][j], num)
+	for _, temp := range []float64{0, 0.4} {
+		net.Temperature = temp
+		net.ZeroGrad()
+		net.AddCostGrad(c, 1.5)
+		for i, a := range net.Alpha {
+			for j := range a {
+				old := a[j]
+				a[j] = old + 1e-6
+				p := net.CostValue(c)
+				a[j] = old - 1e-6
+				m := net.CostValue(c)
+				a[j] = old
+				if num := 1.5 * (p - m) / 2e-6; !near(net.AlphaGrad[i][j], num, 1e-7) {
+					t.Errorf("τ=%g: dλC/dα[%d][%d] = %g, finite difference %g", temp, i, j, net.AlphaGrad[i][j], num)
+				}
 			}
 		}
 	}
+	net.Temperature = 0
 	// C_mix at one-hot weights is the path cost.
 	net.SetOneHot([]int{2, 0, 1})
 	if v, want := net.CostValue(c), PathCost(c, []int{2, 0, 1}); !near(v, want, 1e-12) {
@@ -478,12 +485,14 @@ func TestSampleEstimatorUnbiased(t *testing.T) {
 	for _, c := range []struct {
 		sp     space
 		paired bool
-	}{{spaces[0], false}, {spaces[4], false}, {spaces[0], true}, {spaces[4], true}} {
+		temp   float64 // softmax temperature (0: 1)
+	}{{spaces[0], false, 0}, {spaces[4], false, 0}, {spaces[0], true, 0}, {spaces[4], true, 0}, {spaces[0], true, 0.5}} {
 		sp := c.sp
-		t.Run(fmt.Sprintf("%s/paired=%v", sp.name, c.paired), func(t *testing.T) {
+		t.Run(fmt.Sprintf("%s/paired=%v/τ=%g", sp.name, c.paired, c.temp), func(t *testing.T) {
 			net := buildNet[float64](t, sp, 6)
 			rng := rand.New(rand.NewPCG(2, 3))
 			randomAlpha(net, rng, 0.7)
+			net.Temperature = c.temp
 			x := randMat(rng, 7, sp.dim, 1)
 			ps := net.Params()
 			net.ZeroGrad()

@@ -28,11 +28,11 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	def := pipeline.Options{}.Defaults()
 	var (
 		layers          = fs.Int("layers", def.Layers, "number of layer slots n")
-		candidates      = fs.String("candidates", strings.Join(def.Candidates, ","), "candidates per slot: "+strings.Join(strategy.CandidateNames(), ", "))
+		candidates      = fs.String("candidates", strings.Join(def.Candidates, ","), "candidates per slot, comma-separated: a family ("+strings.Join(strategy.CandidateNames(), ", ")+"), optionally with its own sizes, e.g. nsf-ar:hidden=256x2:bins=16,nsf-ar:hidden=64x2,maf")
 		hidden          = fs.String("hidden", "64,64", "hidden sizes of the candidates' conditioners")
 		bins            = fs.Int("bins", def.Bins, "spline bins K")
 		emphasis        = fs.String("emphasis", "train", "cost emphasis: train, forward (density) or inverse (sampling)")
-		costSrc         = fs.String("cost", "measured", "cost source: measured (timed here, affine coupling = 1), params or flops")
+		costSrc         = fs.String("cost", "measured", "cost source: measured (timed here, affine coupling = 1), params, flops, or paper (the AutoNF paper's Table 1 costs)")
 		lambda          = fs.Float64("lambda", 0, "weight λ of the cost term")
 		pareto          = fs.Int("pareto", 0, "sweep λ over K values; the front is chosen on validation NLL")
 		presets         = fs.String("presets", "", "hand-crafted presets trained at their own sizes beside the search (comma-separated; auto: those of the candidates' families)")
@@ -95,7 +95,7 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("--hidden: %w", err)
 	}
 	opt := pipeline.Options{
-		Layers: *layers, Candidates: splitList(*candidates), Hidden: hid, Bins: *bins,
+		Layers: *layers, Candidates: strings.Split(*candidates, ","), Hidden: hid, Bins: *bins,
 		Emphasis: emph, Cost: src, Lambda: *lambda,
 		Search: strategy.Options{Strategy: *strat, Block: *block, Estimator: est, Loss: lk, Steps: *steps, Batch: *batch,
 			ThetaLR: *thetaLR, AlphaLR: *alphaLR, Seed: *seed, CheckpointEvery: *checkpointEvery},

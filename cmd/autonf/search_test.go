@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -57,7 +58,10 @@ func TestSearchBadFlags(t *testing.T) {
 		{[]string{"--resume", "--cost", "params"}, "no checkpoint"},
 		{[]string{"--estimator", "sample", "--loss", "original", "--cost", "params"}, "upper-bound"},
 		{[]string{"--layers", "100000", "--cost", "params"}, "layers must be in 1..64"},
-		{[]string{"--hidden", "1000000000", "--cost", "params"}, "hidden: sizes must be in 1..4096"},
+		{[]string{"--candidates", "planar,affine-coupling", "--cost", "paper"}, "the paper's cost table has no entry for planar"},
+		{[]string{"--candidates", "nsf-ar:hiden=8,maf"}, "candidate 1 (nsf-ar:hiden=8): unknown key hiden"},
+		{[]string{"--candidates", "maf,,planar"}, "candidate 2 is empty"},
+		{[]string{"--hidden", "1000000000", "--cost", "params"}, "hidden width 1000000000 is out of range; want 1..4096"},
 		{[]string{"--random", "1000000000", "--cost", "params"}, "random must be in 0..10000"},
 		{[]string{"--random", "17", "--candidates", "planar,radial", "--cost", "params"}, "the space has 4"},
 		{[]string{"--lambda", "NaN", "--cost", "params"}, "lambda must be a finite number ≥ 0, got NaN"},
@@ -119,5 +123,43 @@ func TestSearchParetoWithPresets(t *testing.T) {
 	if code, _, errs := cli("search", "--data", "toy:8gaussians", "--toy-rows", "500", "--layers", "2", "--candidates", "planar",
 		"--hidden", "8", "--cost", "params", "--pareto", "2", "--pareto-refs", "maf5,glow7", "--out", run+"2"); code == 0 || !strings.Contains(errs, "glow7") {
 		t.Fatalf("--pareto-refs glow7: exit %d, %s", code, errs)
+	}
+}
+
+// TestSearchCandidatesWithSizes: width is part of the architecture — two
+// affine couplings of different widths are two candidates, named by their
+// sizes in the report, priced apart, under the paper's costs too.
+func TestSearchCandidatesWithSizes(t *testing.T) {
+	run := filepath.Join(t.TempDir(), "run")
+	code, out, errs := cli("search", "--data", "toy:moons", "--toy-rows", "1000", "--layers", "2",
+		"--candidates", "affine-coupling:hidden=16x2,affine-coupling:hidden=4", "--steps", "30", "--batch", "128",
+		"--cost", "params", "--retrain-epochs", "2", "--matched", "--out", run, "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var sum struct {
+		Space struct {
+			Candidates []string `json:"candidates"`
+		} `json:"space"`
+		Yard []map[string]any `json:"yardsticks"`
+		Sat  *bool            `json:"saturated"`
+	}
+	if err := json.Unmarshal([]byte(lastLine(out)), &sum); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"affine-coupling[16x2]", "affine-coupling[4x1]"}
+	if !slices.Equal(sum.Space.Candidates, want) || len(sum.Yard) != 2 || sum.Sat == nil {
+		t.Fatalf("candidates %v (want %v), %d matched yardsticks, saturated %v", sum.Space.Candidates, want, len(sum.Yard), sum.Sat)
+	}
+	for _, y := range sum.Yard {
+		if y["kind"] != "matched" {
+			t.Errorf("yardstick %v", y)
+		}
+	}
+	// The paper's costs price both widths alike (the table ignores width).
+	code, _, errs = cli("search", "--data", "toy:moons", "--toy-rows", "600", "--layers", "1",
+		"--candidates", "affine-coupling:hidden=16x2,maf", "--steps", "20", "--batch", "128", "--cost", "paper", "--no-retrain", "--out", run+"2")
+	if code != 0 {
+		t.Fatalf("--cost paper: exit %d: %s", code, errs)
 	}
 }

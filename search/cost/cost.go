@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/autonf/autonf/flow"
+	"github.com/autonf/autonf/internal/fsio"
 	"github.com/autonf/autonf/tensor"
 )
 
@@ -149,7 +151,7 @@ func Price(cands []Candidate, dim, batch int, e Emphasis, src Source, opt Option
 	}
 	key := cacheKey(t, cands, ref)
 	if src == Measured {
-		if cached, ok := loadCache(opt.CacheDir, key); ok {
+		if cached, ok := loadCache(opt.CacheDir, key, t); ok {
 			cached.Cached = true
 			return cached, nil
 		}
@@ -384,9 +386,27 @@ func buildRevision() string {
 	return rev
 }
 
+// CacheEnv names the environment variable that overrides the cache
+// directory of measured tables; "off" (or "-") turns the cache off.
+const CacheEnv = "AUTONF_COST_CACHE"
+
+// cacheDir resolves Options.CacheDir: "-" (or $AUTONF_COST_CACHE=off)
+// means no cache, "" the directory $AUTONF_COST_CACHE or else
+// <user cache dir>/autonf ($XDG_CACHE_HOME/autonf or ~/.cache/autonf on
+// Linux).
 func cacheDir(dir string) string {
+	if dir == "-" {
+		return ""
+	}
 	if dir != "" {
 		return dir
+	}
+	switch env := os.Getenv(CacheEnv); env {
+	case "off", "-":
+		return ""
+	case "":
+	default:
+		return env
 	}
 	d, err := os.UserCacheDir()
 	if err != nil {
@@ -395,31 +415,55 @@ func cacheDir(dir string) string {
 	return filepath.Join(d, "autonf")
 }
 
-func loadCache(dir, key string) (*Table, bool) {
-	if dir == "-" || cacheDir(dir) == "" {
+// maxCacheBytes bounds a cached table's file.
+const maxCacheBytes = 1 << 20
+
+// loadCache returns the cached table of key if it is a valid table for
+// want (same emphasis, source, dimension, batch and candidates, one
+// finite positive cost per candidate); anything else is ignored (and
+// re-measured).
+func loadCache(dir, key string, want *Table) (*Table, bool) {
+	d := cacheDir(dir)
+	if d == "" {
 		return nil, false
 	}
-	b, err := os.ReadFile(filepath.Join(cacheDir(dir), "costs-"+key+".json"))
+	b, err := fsio.ReadFile(filepath.Join(d, "costs-"+key+".json"), maxCacheBytes)
 	if err != nil {
 		return nil, false
 	}
 	var t Table
-	if json.Unmarshal(b, &t) != nil || len(t.Cost) == 0 {
+	if json.Unmarshal(b, &t) != nil || !validCached(&t, want) {
 		return nil, false
 	}
 	return &t, true
 }
 
+func validCached(t, want *Table) bool {
+	if t.Emphasis != want.Emphasis || t.Source != want.Source || t.Dim != want.Dim || t.Batch != want.Batch ||
+		!slices.Equal(t.Candidates, want.Candidates) || len(t.Cost) != len(want.Candidates) || len(t.Raw) != len(t.Cost) {
+		return false
+	}
+	for i := range t.Cost {
+		if !(t.Cost[i] > 0 && t.Raw[i] > 0) || math.IsInf(t.Cost[i], 0) || math.IsInf(t.Raw[i], 0) {
+			return false
+		}
+	}
+	return true
+}
+
 func saveCache(dir, key string, t *Table) {
 	d := cacheDir(dir)
-	if dir == "-" || d == "" {
+	if d == "" {
 		return
 	}
 	if os.MkdirAll(d, 0o755) != nil {
 		return
 	}
-	b, _ := json.MarshalIndent(t, "", "  ")
-	_ = os.WriteFile(filepath.Join(d, "costs-"+key+".json"), b, 0o644) // a cache: failure to write is harmless
+	b, err := json.MarshalIndent(t, "", "  ")
+	if err != nil {
+		return
+	}
+	_ = fsio.WriteFile(filepath.Join(d, "costs-"+key+".json"), b) // a cache: failure to write is harmless
 }
 
 // Markdown renders the table for reports.

@@ -162,13 +162,12 @@ func (o Options) Validate() error {
 	if len(o.Candidates) == 0 {
 		bad("no candidates given (from %s)", strings.Join(strategy.CandidateNames(), ", "))
 	}
-	if err := checkCandidates(o.Candidates, o.Hidden, o.Bins); err != nil {
+	specs, err := o.candidateSpecs()
+	if err != nil {
 		errs = append(errs, err)
-	}
-	if _, err := cost.ParseEmphasis(string(o.Emphasis)); err != nil {
+	} else if err := strategy.ValidateSpace(o.Layers, specs); err != nil {
 		errs = append(errs, err)
-	}
-	if _, err := cost.ParseSource(string(o.Cost)); err != nil {
+	} else if err := cost.Check(strategy.CostCandidates(specs), o.Emphasis, o.Cost); err != nil {
 		errs = append(errs, err)
 	}
 	if !finiteAtLeast(o.Lambda, 0) {
@@ -262,31 +261,8 @@ func pow(m, n int) int {
 	return p
 }
 
-// checkCandidates checks candidate names and conditioner sizes without
-// building anything.
-func checkCandidates(names []string, hidden []int, bins int) error {
-	var errs []error
-	seen := map[string]bool{}
-	for _, n := range names {
-		if !slices.Contains(strategy.CandidateNames(), n) {
-			errs = append(errs, fmt.Errorf("candidate %q is unknown; candidates: %s", n, strings.Join(strategy.CandidateNames(), ", ")))
-		}
-		if seen[n] {
-			errs = append(errs, fmt.Errorf("candidate %q is given twice", n))
-		}
-		seen[n] = true
-	}
-	if len(hidden) > 4 {
-		errs = append(errs, fmt.Errorf("hidden: at most 4 hidden layers, got %d", len(hidden)))
-	}
-	for _, h := range hidden {
-		if h < 1 || h > 4096 {
-			errs = append(errs, fmt.Errorf("hidden: sizes must be in 1..4096, got %d", h))
-			break
-		}
-	}
-	if bins < 2 || bins > 256 {
-		errs = append(errs, fmt.Errorf("bins must be in 2..256, got %d", bins))
-	}
-	return errors.Join(errs...)
+// candidateSpecs parses Candidates (each entry a family, optionally with
+// ":hidden=…:bins=…") with Hidden and Bins as the defaults.
+func (o Options) candidateSpecs() ([]strategy.CandidateSpec, error) {
+	return strategy.ParseCandidates(strings.Join(o.Candidates, ","), o.Hidden, o.Bins)
 }

@@ -212,8 +212,8 @@ func TestValidateRefusesBeforeWork(t *testing.T) {
 	}{
 		{func(o *Options) { o.Layers = 65 }, "layers must be in 1..64"},
 		{func(o *Options) { o.Candidates = []string{"maf", "glow"} }, `candidate "glow" is unknown`},
-		{func(o *Options) { o.Candidates = []string{"maf", "maf"} }, "given twice"},
-		{func(o *Options) { o.Hidden = []int{1 << 20} }, "hidden: sizes must be in 1..4096"},
+		{func(o *Options) { o.Candidates = []string{"maf", "maf"} }, "is the same as candidate 1"},
+		{func(o *Options) { o.Hidden = []int{1 << 20} }, "hidden width 1048576 is out of range"},
 		{func(o *Options) { o.Lambda = math.Inf(1) }, "lambda must be a finite number"},
 		{func(o *Options) { o.Random = 100 }, "the space has 4"},
 		{func(o *Options) { o.Exhaustive, o.Layers, o.Candidates = true, 6, []string{"maf", "nsf-ar", "planar"} }, "729 architectures"},

@@ -92,9 +92,7 @@ func (r *Result) runSection(b *strings.Builder, run *SearchRun, dir string) {
 	} else {
 		b.WriteString("**Not saturated**: some slot ended with max weight < 0.99, so the derived architecture is the argmax of a mixture (DARTS-style binarisation), not a converged one-hot choice.\n\n")
 	}
-	if !math.IsNaN(run.Gap) {
-		fmt.Fprintf(b, "Binarisation gap on validation with the supernet's shared parameters: L^U at the final weights %.4f, argmax path %.4f, gap %+.4f nats.\n\n", run.RelaxedNLL, run.ArgmaxNLL, run.Gap)
-	}
+	fmt.Fprintf(b, "Binarisation gap on the validation set with the supernet's shared parameters: L^U at the final weights %.4f, NLL of the argmax path %.4f, gap (L^U − argmax) %+.4f nats.\n\n", run.RelaxedNLL, run.ArgmaxNLL, run.Gap)
 	if run.Model != nil {
 		fmt.Fprintf(b, "Retrained from %s (%d epochs, %.1f s): validation NLL %.4f", map[bool]string{true: "the supernet's parameters (warm start)", false: "scratch"}[r.Options.WarmStart], run.RetrainEpochs, run.RetrainSeconds, run.ValNLL)
 		if run.Test != nil {
@@ -266,7 +264,7 @@ func (r *Result) Summary() map[string]any {
 			"seed": run.Seed, "lambda": run.Lambda, "arch": run.ArchName, "arch_index": run.Arch,
 			"final_weights": run.Weights, "max_weight": run.MaxWeight, "saturated": run.Saturated,
 			"relaxed_val_nll": num(run.RelaxedNLL), "argmax_val_nll": num(run.ArgmaxNLL), "binarization_gap": num(run.Gap),
-			"stop_reason": run.StopReason, "cost": num(run.Cost), "all_costs": run.AllCosts,
+			"stop_reason": run.StopReason, "warnings": run.Warnings, "cost": num(run.Cost), "all_costs": run.AllCosts,
 			"search_seconds": run.SearchSeconds, "retrain_seconds": run.RetrainSeconds,
 			"val_nll": num(run.ValNLL), "test_nll": nil, "test_loglik_mean": nil, "test_loglik_2se": nil,
 		}

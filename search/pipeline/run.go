@@ -56,12 +56,13 @@ type SearchRun struct {
 	Saturated bool        `json:"saturated"`     // every slot's max weight ≥ the saturation threshold
 	// RelaxedNLL is L^U at the final weights and ArgmaxNLL the NLL of the
 	// argmax path with the shared (supernet) parameters, both on the
-	// validation set; Gap = ArgmaxNLL − RelaxedNLL is the binarisation gap.
-	// NaN where the strategy did not measure them.
+	// validation set; Gap = RelaxedNLL − ArgmaxNLL is the binarisation gap
+	// (0 at one-hot weights).
 	RelaxedNLL     float64            `json:"relaxed_val_nll"`
 	ArgmaxNLL      float64            `json:"argmax_val_nll"`
 	Gap            float64            `json:"binarization_gap"`
 	StopReason     string             `json:"stop_reason"`
+	Warnings       []string           `json:"warnings,omitempty"`
 	Phases         []strategy.Phase   `json:"phases"`
 	Cost           float64            `json:"cost"`                // under the search's emphasis and source
 	AllCosts       map[string]float64 `json:"all_costs,omitempty"` // under every emphasis
@@ -111,7 +112,11 @@ func RunPrepared(ctx context.Context, prep *model.Prepared, opt Options) (*Resul
 		return nil, err
 	}
 	start := time.Now()
-	space, err := strategy.NewSpace(prep.Train.Cols, opt.Layers, opt.Candidates, opt.Hidden, opt.Bins)
+	specs, err := opt.candidateSpecs()
+	if err != nil {
+		return nil, err
+	}
+	space, err := strategy.NewSpaceFrom(prep.Train.Cols, opt.Layers, specs)
 	if err != nil {
 		return nil, err
 	}
@@ -251,11 +256,21 @@ func runCosts(opt Options, space *strategy.Space) (*cost.Table, error) {
 }
 
 func priceCosts(opt Options, space *strategy.Space) (*cost.Table, error) {
-	co := opt.CostOptions
+	return cost.Price(space.Candidates, space.Dim, opt.Search.Batch, opt.Emphasis, opt.Cost, opt.costOptions())
+}
+
+// costOptions are the options of every cost table of a run: one
+// reference (affine coupling at the default hidden sizes = 1) for the
+// candidates and the presets alike.
+func (o Options) costOptions() cost.Options {
+	co := o.CostOptions
 	if co.Seed == 0 {
-		co.Seed = opt.Search.Seed
+		co.Seed = o.Search.Seed
 	}
-	return cost.Price(space.Candidates, space.Dim, opt.Search.Batch, opt.Emphasis, opt.Cost, co)
+	if co.RefHidden == nil {
+		co.RefHidden = o.Hidden
+	}
+	return co
 }
 
 // searchOnce runs one search at o.Lambda (o.Search.Seed), derives and
@@ -304,20 +319,20 @@ func (r *Result) searchOnce(ctx context.Context, o Options, dir string) (*Search
 	run := &SearchRun{Seed: o.Search.Seed, Lambda: o.Lambda, Arch: sres.Arch, ArchName: r.Space.ArchString(sres.Arch),
 		Weights: sres.Weights, StopReason: sres.StopReason, Phases: sres.Phases, SearchSeconds: sres.Seconds,
 		Spec: r.Space.Spec(sres.Arch, "autonf-search"), Search: sres, Dir: dir,
-		RelaxedNLL: math.NaN(), ArgmaxNLL: math.NaN(), Gap: math.NaN(), ValNLL: math.NaN()}
-	sat := o.Search.Saturation
-	if sat <= 0 {
-		sat = 0.99
-	}
-	run.Saturated = true
+		ValNLL: math.NaN()}
+	run.Saturated = sres.Saturated
 	for _, w := range sres.Weights {
-		mw := slices.Max(w)
-		run.MaxWeight = append(run.MaxWeight, mw)
-		run.Saturated = run.Saturated && mw >= sat
+		run.MaxWeight = append(run.MaxWeight, slices.Max(w))
+	}
+	run.RelaxedNLL, run.ArgmaxNLL, run.Gap = r.dataNLL(sres.RelaxedNLL), r.dataNLL(sres.ArgmaxNLL), sres.Gap
+	run.Warnings = sres.Warnings
+	for _, w := range sres.Warnings {
+		logf(r.log, "warning: %s\n", w)
 	}
 	run.Cost = search.PathCost(search.Broadcast(r.Costs.Cost, len(sres.Arch)), sres.Arch)
 	logf(r.log, "found (λ=%g, seed %d, %.1f s): %s  [%s cost %.3g]%s\n", o.Lambda, o.Search.Seed, sres.Seconds, run.ArchName, r.Costs.Emphasis, run.Cost,
-		map[bool]string{true: "", false: "  — NOT saturated: some slot's max weight < 0.99, the argmax of a mixture"}[run.Saturated])
+		map[bool]string{true: "  (saturated)", false: "  — NOT saturated: some slot's max weight < 0.99, the argmax of a mixture"}[run.Saturated])
+	logf(r.log, "binarisation gap on validation (shared θ): L^U at the final weights %.4f, argmax path %.4f, gap %+.4f nats\n", run.RelaxedNLL, run.ArgmaxNLL, run.Gap)
 	if dir != "" {
 		if err := fsio.WriteFile(filepath.Join(dir, "arch.json"), run.Spec.JSON()); err != nil {
 			return nil, err

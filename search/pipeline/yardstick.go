@@ -136,11 +136,7 @@ func (r *Result) runLabel(run *SearchRun) string {
 func (r *Result) presetCost(sp *flow.Spec) float64 {
 	o := r.Options
 	whole := cost.Candidate{Name: sp.Name, Spec: flow.LayerSpec{Type: "chain", Layers: sp.Layers}}
-	co := o.CostOptions
-	if co.Seed == 0 {
-		co.Seed = o.Search.Seed
-	}
-	t, err := cost.Price(append(slices.Clone(r.Space.Candidates), whole), r.Space.Dim, o.Search.Batch, o.Emphasis, o.Cost, co)
+	t, err := cost.Price(append(slices.Clone(r.Space.Candidates), whole), r.Space.Dim, o.Search.Batch, o.Emphasis, o.Cost, o.costOptions())
 	if err == nil {
 		return t.Cost[len(t.Cost)-1]
 	}
