@@ -70,9 +70,10 @@ type Scale struct {
 
 // FullScale is the scale of `make bench`: three real datasets, 3 slots × 4
 // paper candidates (64 architectures) at hidden 32×2 and 8 bins, 2 seeds of
-// every training (at most 30 epochs), 5 seeds of every search variant (at
-// most 300 steps per phase), batch 128 throughout. It is sized to finish
-// in well under an hour on a shared 2-core machine.
+// every training (at most 30 epochs), 5 seeds of every search variant
+// (the search's default step budget and stopping rules), batch 128
+// throughout. It is sized to finish in well under an hour on a shared
+// 2-core machine.
 func FullScale() Scale {
 	return Scale{
 		Datasets:  []string{"miniboone", "shuttle", "flights"},
@@ -80,7 +81,7 @@ func FullScale() Scale {
 		Layers: 3, Candidates: []string{"maf", "nsf-ar", "affine-coupling", "nsf-coupling"},
 		Hidden: []int{32, 32}, Bins: 8,
 		Epochs: 30, Patience: 6, Batch: 128, LR: 1e-3, TrainSeeds: 2,
-		SearchSteps: 300, SearchSeeds: 5, Variants: []string{"grow-b1", "block-b1", "whole", "sampled", "original"},
+		SearchSteps: 0, SearchSeeds: 5, Variants: VariantNames(),
 		ToyData: "toy:moons", ToyRows: 5000, ToyLayers: 4, ToySeeds: 5,
 		ParetoDataset: "shuttle", ParetoVariant: "grow-b1", Lambdas: []float64{0.25, 1, 4, 16}, ParetoSeeds: 2,
 		CostSources:  defaultCostSources(),
@@ -173,7 +174,7 @@ type SearchRun struct {
 	Phases     int         `json:"phases"`
 	Changed    int         `json:"changed"` // phases after the first round that changed a choice
 	StopReason string      `json:"stop_reason"`
-	Extra      SearchExtra `json:"extra"`
+	Conv       Convergence `json:"convergence"`
 	Error      string      `json:"error,omitempty"`
 }
 
@@ -190,7 +191,7 @@ type ToyRun struct {
 	SearchSeconds float64     `json:"search_seconds"`
 	Steps         int         `json:"steps"`
 	StopReason    string      `json:"stop_reason"`
-	Extra         SearchExtra `json:"extra"`
+	Conv          Convergence `json:"convergence"`
 	ValNLL        float64     `json:"val_nll"`  // retrained from scratch
 	TestNLL       float64     `json:"test_nll"` // retrained from scratch
 	Error         string      `json:"error,omitempty"`
@@ -695,6 +696,7 @@ func (r *runner) searchUnit(ctx context.Context, d string, p *model.Prepared, sp
 		s.Error = err.Error()
 	} else {
 		fillSearch(&s, sp, res)
+		s.Conv = convergenceOf(res, p.Standardizer.LogDet())
 	}
 	r.res.Searches = append(r.res.Searches, s)
 	r.res.done[key] = true
@@ -706,7 +708,11 @@ func (r *runner) searchUnit(ctx context.Context, d string, p *model.Prepared, sp
 		if src != "" {
 			lam = fmt.Sprintf(" λ=%g (%s)", lambda, src)
 		}
-		r.logf("search %s %s%s seed %d: %s, min max-weight %.3f (%.1fs, %d steps, %s)", d, v, lam, seed, s.Name, s.MinMaxW, s.Seconds, s.Steps, s.StopReason)
+		gap := "—"
+		if s.Conv.Gap != nil {
+			gap = fmt.Sprintf("%+.3f", *s.Conv.Gap)
+		}
+		r.logf("search %s %s%s seed %d: %s, min max-weight %.3f, saturated %v, gap %s (%.1fs, %d steps, %s)", d, v, lam, seed, s.Name, s.MinMaxW, s.Conv.Saturated, gap, s.Seconds, s.Steps, s.StopReason)
 	}
 	return r.res.save()
 }
@@ -730,7 +736,6 @@ func fillSearch(s *SearchRun, sp *strategy.Space, res *strategy.Result) {
 			}
 		}
 	}
-	s.Extra = extraOf(res)
 }
 
 // Variant is one way of running the search.
@@ -746,7 +751,7 @@ var variants = []Variant{
 	{Name: "grow-b1", Label: "exact, grow, block 1", Strategy: "grow", Block: 1},
 	{Name: "grow-b2", Label: "exact, grow, block 2", Strategy: "grow", Block: 2},
 	{Name: "block-b1", Label: "exact, block (revisits), block 1", Strategy: "block", Block: 1},
-	{Name: "whole", Label: "exact, whole space", Strategy: "grow"},
+	{Name: "whole", Label: "exact, whole space (autonf search's default at ≤ 4 slots)", Strategy: "grow"},
 	{Name: "sampled", Label: "sampled, whole space", Strategy: "grow", Estimator: search.Sampled},
 	{Name: "original", Label: "original loss L^O + argmax, exact, whole space", Strategy: "grow", Loss: search.Original},
 }

@@ -245,20 +245,12 @@ func Markdown(s *Summary, opt MarkdownOptions) (string, error) {
 	}
 
 	// Variants.
-	var ves, tes []ExtraScore
-	for _, v := range s.Variants {
-		ves = append(ves, v.Extra)
-	}
-	for _, t := range s.Toy.Scores {
-		tes = append(tes, t.Extra)
-	}
-	vcols, tcols := extraColumns(ves), extraColumns(tes)
 	w("\n### Search variants against the ground truth\n\n")
-	w("| dataset | variant | picks | hit val-best | rank %% (mean) | regret, nats: mean ± s.d. | median [min, max] | val regret (median) | search s (median) | search + training of the pick, s (median) | %% of one enumeration | × one training of the pick (median) | min max-weight (median) |%s random search to match the median regret |\n", extraHeader(vcols))
-	w("|---|---|---|---|---|---|---|---|---|---|---|---|---|%s---|\n", extraSep(vcols))
+	w("| dataset | variant | picks | hit val-best | rank %% (mean) | regret, nats: mean ± s.d. | median [min, max] | val regret (median) | search s (median) | search + training of the pick, s (median) | %% of one enumeration | × one training of the pick (median) | min max-weight (median) | saturated (runs) | binarisation gap L^U − argmax, nats: median [min, max] | random search to match the median regret |\n")
+	w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, v := range s.Variants {
 		if v.Runs == 0 {
-			w("| %s | %s | not run yet | | | | | | | | | | |%s |\n", v.Dataset, v.Variant, extraBlank(vcols))
+			w("| %s | %s | not run yet | | | | | | | | | | | | | |\n", v.Dataset, v.Variant)
 			continue
 		}
 		fail := ""
@@ -267,7 +259,7 @@ func Markdown(s *Summary, opt MarkdownOptions) (string, error) {
 		}
 		w("| %s | %s | %s%s | %d/%d | %.1f | %s | %s | %s | %s | %s | %.1f %% | %s | %s |%s %s |\n", v.Dataset, v.Label, picks(v.Picks), fail, v.ValBestHits, v.Runs-v.Failed,
 			v.RankPct.Mean, pm(v.Regret), medRange(v.Regret), signed(v.ValRegret.Median), secs(v.Seconds.Median), secs(v.Total.Median), 100*v.FracExhaustive,
-			f3(v.PerTraining.Median), f3(v.MinMaxWeight.Median), extraCells(vcols, v.Extra), matchText(v.Random))
+			f3(v.PerTraining.Median), f3(v.MinMaxWeight.Median), v.Conv.cells(), matchText(v.Random))
 	}
 
 	// Random search.
@@ -312,13 +304,13 @@ func Markdown(s *Summary, opt MarkdownOptions) (string, error) {
 	ts := s.Toy
 	w("\n### Toy study as in the paper (%s, %d slots × {planar, radial}, exact estimator, whole space)\n\n", sc.ToyData, sc.ToyLayers)
 	w("Each search's argmax is retrained from scratch (the same training budget as the ground truth) and tested; rank and regret against the %d-architecture toy ground truth.\n\n", ts.Truth.Space)
-	w("| loss | picks | mean max weight per slot | min max-weight (median) | retrained test NLL (mean ± s.d.) | rank %% (mean) | regret (median [min, max]) | search s (median) |%s\n|---|---|---|---|---|---|---|---|%s\n", extraHeader(tcols), extraSep(tcols))
+	w("| loss | picks | mean max weight per slot | min max-weight (median) | retrained test NLL (mean ± s.d.) | rank %% (mean) | regret (median [min, max]) | search s (median) | saturated (runs) | binarisation gap, nats |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, t := range ts.Scores {
 		mw := make([]string, len(t.MaxWeight))
 		for i, x := range t.MaxWeight {
 			mw[i] = fmt.Sprintf("%.3f", x)
 		}
-		w("| %s | %s | %s | %s | %s | %.1f | %s | %s |%s\n", t.Label, picks(t.Picks), strings.Join(mw, ", "), f3(t.MinMaxWeight.Median), pm(t.TestNLL), t.RankPct.Mean, medRange(t.Regret), secs(t.Seconds.Median), extraCells(tcols, t.Extra))
+		w("| %s | %s | %s | %s | %s | %.1f | %s | %s |%s\n", t.Label, picks(t.Picks), strings.Join(mw, ", "), f3(t.MinMaxWeight.Median), pm(t.TestNLL), t.RankPct.Mean, medRange(t.Regret), secs(t.Seconds.Median), t.Conv.cells())
 	}
 	if len(ts.Truth.Archs) > 0 {
 		w("\nToy ground truth: validation-best %s (test %s), test-best %s (test %s).", ts.Truth.Archs[0].Name, pm(ts.Truth.Archs[0].Test), ts.Truth.Archs[ts.Truth.TestBest].Name, pm(ts.Truth.Archs[ts.Truth.TestBest].Test))

@@ -235,12 +235,12 @@ type VariantScore struct {
 	// pick (ground truth).
 	PerTraining Stat `json:"per_training"`
 	// FracExhaustive: median search seconds / one exhaustive enumeration.
-	FracExhaustive float64 `json:"frac_exhaustive"`
-	MinMaxWeight   Stat    `json:"min_max_weight"`
-	ValBestHits    int     `json:"val_best_hits"`
-	Changed        Stat    `json:"changed"` // revisits that changed a choice
-	Random         Match   `json:"random_match"`
-	Extra          ExtraScore
+	FracExhaustive float64          `json:"frac_exhaustive"`
+	MinMaxWeight   Stat             `json:"min_max_weight"`
+	ValBestHits    int              `json:"val_best_hits"`
+	Changed        Stat             `json:"changed"` // revisits that changed a choice
+	Random         Match            `json:"random_match"`
+	Conv           ConvergenceScore `json:"convergence"`
 }
 
 // Match says how much compute random search (simulated from the ground
@@ -322,12 +322,12 @@ type ToyScore struct {
 	TestNLL Stat           `json:"test_nll"` // retrained from scratch
 	ValNLL  Stat           `json:"val_nll"`
 	// MaxWeight: per slot, the mean over seeds of the slot's max weight.
-	MaxWeight    []float64 `json:"mean_max_weight"`
-	MinMaxWeight Stat      `json:"min_max_weight"`
-	RankPct      Stat      `json:"rank_pct"` // in the toy ground truth
-	Regret       Stat      `json:"regret"`   // against the toy ground truth
-	Seconds      Stat      `json:"search_seconds"`
-	Extra        ExtraScore
+	MaxWeight    []float64        `json:"mean_max_weight"`
+	MinMaxWeight Stat             `json:"min_max_weight"`
+	RankPct      Stat             `json:"rank_pct"` // in the toy ground truth
+	Regret       Stat             `json:"regret"`   // against the toy ground truth
+	Seconds      Stat             `json:"search_seconds"`
+	Conv         ConvergenceScore `json:"convergence"`
 }
 
 // ToySummary is the toy study: both losses, and on how many seeds they
@@ -465,7 +465,11 @@ func scoreVariant(t Truth, rc RandomCurve, d, v string, runs []SearchRun) Varian
 	if vs.Regret.N > 0 {
 		vs.Random = rc.match(vs.Regret.Median, vs.Total.Median)
 	}
-	vs.Extra = scoreExtra(picked)
+	var cs []Convergence
+	for _, p := range picked {
+		cs = append(cs, p.Conv)
+	}
+	vs.Conv = scoreConvergence(cs)
 	return vs
 }
 
@@ -509,7 +513,11 @@ func scoreToy(r *Results, sc Scale) ToySummary {
 			score.MaxWeight[i] /= float64(len(runs))
 		}
 		score.TestNLL, score.ValNLL, score.MinMaxWeight, score.RankPct, score.Regret, score.Seconds = stat(test), stat(val), stat(mw), stat(rank), stat(reg), stat(secs)
-		score.Extra = scoreToyExtra(runs)
+		var cs []Convergence
+		for _, r := range runs {
+			cs = append(cs, r.Conv)
+		}
+		score.Conv = scoreConvergence(cs)
 		ts.Scores = append(ts.Scores, score)
 	}
 	for seed, a := range byLoss["original"] {

@@ -70,7 +70,7 @@ func (r *runner) toy(ctx context.Context) error {
 			}
 			if err == nil {
 				t.Arch, t.Name, t.Weights = slices.Clone(res.Arch), shortName(sp, res.Arch), res.Weights
-				t.SearchSeconds, t.StopReason, t.Extra = res.Seconds, res.StopReason, extraOf(res)
+				t.SearchSeconds, t.StopReason, t.Conv = res.Seconds, res.StopReason, convergenceOf(res, p.Standardizer.LogDet())
 				for _, ph := range res.Phases {
 					t.Steps += ph.Steps
 				}
@@ -90,7 +90,7 @@ func (r *runner) toy(ctx context.Context) error {
 			if t.Error != "" {
 				r.logf("toy %s seed %d: FAILED (%s)", loss, seed, t.Error)
 			} else {
-				r.logf("toy %s seed %d: %s, retrained test NLL %.3f (search %.1fs, %s)", loss, seed, t.Name, t.TestNLL, t.SearchSeconds, t.StopReason)
+				r.logf("toy %s seed %d: %s, saturated %v, retrained test NLL %.3f (search %.1fs, %s)", loss, seed, t.Name, t.Conv.Saturated, t.TestNLL, t.SearchSeconds, t.StopReason)
 			}
 			if err := r.res.save(); err != nil {
 				return err
