@@ -11,7 +11,7 @@ rm -rf "$OUT"
 mkdir -p "$OUT"
 if $BIN search --help >/dev/null 2>&1; then
   $BIN search --data toy:8gaussians --toy-rows 12000 --layers 4 --candidates planar,radial,affine-coupling,nsf-coupling \
-    --hidden 32,32 --block 4 --steps 1000 --alpha-lr 0.01 --lambda 0.02 --retrain-epochs 100 --seed 1 --out "$OUT/search"
+    --hidden 32,32 --lambda 0.02 --retrain-epochs 100 --matched --seed 1 --out "$OUT/search"
   MODEL="$OUT/search/model"
 else
   $BIN train --data toy:moons --toy-rows 20000 --arch realnvp5 --epochs 40 --out "$OUT/model"

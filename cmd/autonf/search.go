@@ -40,8 +40,8 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 		matched         = fs.Bool("matched", false, "also train n × each candidate at the searched sizes (matched single-family yardsticks)")
 		checkpointEvery = fs.Int("checkpoint-every", 100, "checkpoint every N search steps (and at every phase end); ≤ 0: at phase ends only")
 		strat           = fs.String("strategy", def.Search.Strategy, "grow or block")
-		block           = fs.Int("block", 4, "slots searched jointly (exact estimator); the whole flow with --estimator sample")
-		estimator       = fs.String("estimator", "exact", "exact (tree over all paths of a block) or sample (one path per row)")
+		block           = fs.Int("block", 0, "slots searched jointly (default: the whole flow with the sample estimator, 4 with --estimator exact)")
+		estimator       = fs.String("estimator", "sample", "sample (one path per row; the whole flow as one block) or exact (every path of a block of --block slots)")
 		loss            = fs.String("loss", "upper", "upper (the AutoNF bound L^U) or original (the mixture NLL L^O)")
 		steps           = fs.Int("steps", def.Search.Steps, "maximum search steps per block")
 		batch           = fs.Int("batch", def.Search.Batch, "batch size of search and retraining")
@@ -69,7 +69,7 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	for _, c := range []struct {
 		name string
 		v    int
-	}{{"layers", *layers}, {"steps", *steps}, {"batch", *batch}, {"seeds", *seeds}, {"retrain-epochs", *retrainEpochs}, {"bins", *bins}, {"block", *block}} {
+	}{{"layers", *layers}, {"steps", *steps}, {"batch", *batch}, {"seeds", *seeds}, {"retrain-epochs", *retrainEpochs}, {"bins", *bins}} {
 		if c.v < 1 {
 			return fmt.Errorf("--%s must be ≥ 1, got %d", c.name, c.v)
 		}
@@ -77,6 +77,9 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	est, err := search.ParseEstimator(*estimator)
 	if err != nil {
 		return err
+	}
+	if est == search.Exact && !flagSet(fs, "block") {
+		*block = 4
 	}
 	lk, err := search.ParseLossKind(*loss)
 	if err != nil {
@@ -97,7 +100,8 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	opt := pipeline.Options{
 		Layers: *layers, Candidates: strings.Split(*candidates, ","), Hidden: hid, Bins: *bins,
 		Emphasis: emph, Cost: src, Lambda: *lambda,
-		Search: strategy.Options{Strategy: *strat, Block: *block, Estimator: est, Loss: lk, Steps: *steps, Batch: *batch,
+		Estimator: *estimator,
+		Search: strategy.Options{Strategy: *strat, Block: *block, Loss: lk, Steps: *steps, Batch: *batch,
 			ThetaLR: *thetaLR, AlphaLR: *alphaLR, Seed: *seed, CheckpointEvery: *checkpointEvery},
 		Retrain:   pipeline.RetrainOptions{Epochs: *retrainEpochs, Patience: *patience},
 		NoRetrain: *noRetrain, WarmStart: *warm, Seeds: *seeds, Pareto: *pareto,
@@ -106,9 +110,6 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	}
 	if *checkpointEvery <= 0 {
 		opt.Search.CheckpointEvery = -1
-	}
-	if est == search.Sampled && !flagSet(fs, "block") {
-		opt.Search.Block = *layers
 	}
 	refs := *presets
 	if *paretoRefs != "" {

@@ -75,7 +75,7 @@ func TestSearchBadFlags(t *testing.T) {
 		{[]string{"--steps", "0", "--cost", "params"}, "--steps must be ≥ 1"},
 		{[]string{"--steps", "2000000", "--cost", "params"}, "steps must be in 1..1000000"},
 		{[]string{"--batch", "10000000", "--cost", "params"}, "batch must be in 1..65536"},
-		{[]string{"--block", "9", "--layers", "9", "--candidates", "maf,nsf-ar,affine-coupling,nsf-coupling", "--cost", "params"}, "paths (limit"},
+		{[]string{"--estimator", "exact", "--block", "9", "--layers", "9", "--candidates", "maf,nsf-ar,affine-coupling,nsf-coupling", "--cost", "params"}, "paths (limit"},
 	}
 	for k, c := range cases {
 		args := append([]string{"search", "--data", "toy:moons", "--toy-rows", "500", "--layers", "2", "--hidden", "4", "--out", filepath.Join(dir, fmt.Sprint("r", k))}, c.args...)

@@ -45,10 +45,15 @@ type Options struct {
 	CostOptions cost.Options
 	Lambda      float64
 
-	// Search holds the strategy's options (strategy, block, estimator,
-	// loss, steps, batch, learning rates, seed, checkpoint interval). Its
-	// Lambda, Costs, OnStep, Checkpoint and Resume are set by the
-	// pipeline.
+	// Estimator: "sample" (default: one path per row, the whole flow as one
+	// block; chosen by measurement, see the README) or "exact" (every path
+	// of a block of Search.Block slots, default 4). It sets
+	// Search.Estimator.
+	Estimator string
+
+	// Search holds the strategy's options (strategy, block, loss, steps,
+	// batch, learning rates, seed, checkpoint interval). Its Estimator,
+	// Lambda, Costs, OnStep, Checkpoint and Resume are set by the pipeline.
 	Search strategy.Options
 
 	// Retraining of the derived architecture (and of every yardstick):
@@ -128,6 +133,12 @@ func (o Options) Defaults() Options {
 	if o.Search.Steps == 0 {
 		o.Search.Steps = 500
 	}
+	if o.Estimator == "" {
+		o.Estimator = "sample"
+	}
+	if est, err := search.ParseEstimator(o.Estimator); err == nil {
+		o.Search.Estimator = est
+	}
 	if o.Search.Block == 0 {
 		o.Search.Block = 4
 		if o.Search.Estimator == search.Sampled {
@@ -180,8 +191,8 @@ func (o Options) Validate() error {
 	if s.Block < 1 || s.Block > MaxLayers {
 		bad("block must be in 1..%d, got %d", MaxLayers, s.Block)
 	}
-	if s.Estimator != search.Exact && s.Estimator != search.Sampled {
-		bad("estimator %v is unknown (want exact or sample)", s.Estimator)
+	if _, err := search.ParseEstimator(o.Estimator); err != nil {
+		errs = append(errs, err)
 	}
 	if s.Loss != search.Upper && s.Loss != search.Original {
 		bad("loss %v is unknown (want upper or original)", s.Loss)
