@@ -751,8 +751,8 @@ var variants = []Variant{
 	{Name: "grow-b1", Label: "exact, grow, block 1", Strategy: "grow", Block: 1},
 	{Name: "grow-b2", Label: "exact, grow, block 2", Strategy: "grow", Block: 2},
 	{Name: "block-b1", Label: "exact, block (revisits), block 1", Strategy: "block", Block: 1},
-	{Name: "whole", Label: "exact, whole space (autonf search's default at ≤ 4 slots)", Strategy: "grow"},
-	{Name: "sampled", Label: "sampled, whole space", Strategy: "grow", Estimator: search.Sampled},
+	{Name: "whole", Label: "exact, whole space", Strategy: "grow"},
+	{Name: "sampled", Label: "sampled, whole space (autonf search's default estimator, strategy and block)", Strategy: "grow", Estimator: search.Sampled},
 	{Name: "original", Label: "original loss L^O + argmax, exact, whole space", Strategy: "grow", Loss: search.Original},
 }
 
