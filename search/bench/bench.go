@@ -183,7 +183,8 @@ type SearchRun struct {
 // from scratch.
 type ToyRun struct {
 	Key           string      `json:"key"`
-	Loss          string      `json:"loss"` // original (M1) or upper (M2)
+	Loss          string      `json:"loss"`   // original (M1) or upper (M2)
+	Anneal        bool        `json:"anneal"` // the default temperature annealing (false: τ = 1, the paper's softmax)
 	Seed          uint64      `json:"seed"`
 	Arch          []int       `json:"arch"`
 	Name          string      `json:"name"`
@@ -464,7 +465,7 @@ func countUnits(sc Scale) int {
 	}
 	toy := 1 << sc.ToyLayers
 	return len(sc.Datasets)*(n*sc.TrainSeeds+len(sc.Variants)*sc.SearchSeeds) +
-		len(sc.CostSources)*(1+len(sc.Lambdas)*sc.ParetoSeeds) + 2*sc.ToySeeds + toy*sc.TrainSeeds
+		len(sc.CostSources)*(1+len(sc.Lambdas)*sc.ParetoSeeds) + 4*sc.ToySeeds + toy*sc.TrainSeeds
 }
 
 func (r *runner) run(ctx context.Context) error {

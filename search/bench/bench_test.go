@@ -71,8 +71,8 @@ func TestQuickBench(t *testing.T) {
 			t.Errorf("%s: random search after every architecture must have regret 0, got %v", c.Dataset, c.Median)
 		}
 	}
-	if s.Toy.Seeds != sc.ToySeeds {
-		t.Errorf("toy study: %d seeds with both losses, want %d", s.Toy.Seeds, sc.ToySeeds)
+	if len(s.Toy.Same) != 2 || s.Toy.Same[0].Seeds != sc.ToySeeds || s.Toy.Same[1].Seeds != sc.ToySeeds {
+		t.Errorf("toy study: %+v, want %d seeds with both losses for each temperature setting", s.Toy.Same, sc.ToySeeds)
 	}
 	for _, p := range s.Pareto {
 		if len(p.Front) == 0 || len(p.Points) != len(sc.Lambdas) {

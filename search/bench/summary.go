@@ -315,6 +315,7 @@ func (c RandomCurve) match(target, searchSeconds float64) Match {
 // ToyScore summarises one loss of the toy study over its seeds.
 type ToyScore struct {
 	Loss    string         `json:"loss"`
+	Anneal  bool           `json:"anneal"`
 	Label   string         `json:"label"`
 	Runs    int            `json:"runs"`
 	Failed  int            `json:"failed"`
@@ -333,10 +334,17 @@ type ToyScore struct {
 // ToySummary is the toy study: both losses, and on how many seeds they
 // picked the same architecture.
 type ToySummary struct {
-	Truth    Truth      `json:"truth"`
-	Scores   []ToyScore `json:"scores"`
-	SamePick int        `json:"same_pick"` // seeds where M1 and M2 picked the same
-	Seeds    int        `json:"seeds"`     // seeds with both runs
+	Truth  Truth      `json:"truth"`
+	Scores []ToyScore `json:"scores"` // τ = 1 (M1, M2), then annealed (M1, M2)
+	Same   []ToySame  `json:"same"`
+}
+
+// ToySame counts the seeds where M1 and M2 picked the same architecture,
+// for one temperature setting.
+type ToySame struct {
+	Anneal   bool `json:"anneal"`
+	SamePick int  `json:"same_pick"`
+	Seeds    int  `json:"seeds"` // seeds with both runs
 }
 
 // ParetoPoint is one λ of the sweep under one cost table, over its seeds.
@@ -475,58 +483,65 @@ func scoreVariant(t Truth, rc RandomCurve, d, v string, runs []SearchRun) Varian
 
 func scoreToy(r *Results, sc Scale) ToySummary {
 	ts := ToySummary{Truth: truthOf(toyName, spaceSize(sc.ToyLayers, 2), r.ToyTruth)}
-	byLoss := map[string]map[uint64]ToyRun{}
-	for _, loss := range []string{"original", "upper"} {
-		label := map[string]string{"original": "M1: original loss L^O", "upper": "M2: upper bound L^U"}[loss]
-		score := ToyScore{Loss: loss, Label: label, Picks: map[string]int{}}
-		byLoss[loss] = map[uint64]ToyRun{}
-		var test, val, mw, rank, reg, secs []float64
-		var runs []ToyRun
-		for _, t := range r.Toy {
-			if t.Loss != loss {
-				continue
+	for _, anneal := range []bool{false, true} {
+		byLoss := map[string]map[uint64]ToyRun{}
+		for _, loss := range []string{"original", "upper"} {
+			label := map[string]string{"original": "M1: original loss L^O", "upper": "M2: upper bound L^U"}[loss]
+			if anneal {
+				label += ", annealed τ (default)"
+			} else {
+				label += ", τ = 1 (paper)"
 			}
-			score.Runs++
-			if t.Error != "" {
-				score.Failed++
-				continue
-			}
-			runs = append(runs, t)
-			byLoss[loss][t.Seed] = t
-			score.Picks[t.Name]++
-			test, val, secs = append(test, t.TestNLL), append(val, t.ValNLL), append(secs, t.SearchSeconds)
-			m := 1.0
-			for i, w := range t.Weights {
-				if len(score.MaxWeight) <= i {
-					score.MaxWeight = append(score.MaxWeight, 0)
+			score := ToyScore{Loss: loss, Anneal: anneal, Label: label, Picks: map[string]int{}}
+			byLoss[loss] = map[uint64]ToyRun{}
+			var test, val, mw, rank, reg, secs []float64
+			var cs []Convergence
+			nw := 0
+			for _, t := range r.Toy {
+				if t.Loss != loss || t.Anneal != anneal {
+					continue
 				}
-				score.MaxWeight[i] += slices.Max(w)
-				m = math.Min(m, slices.Max(w))
+				score.Runs++
+				if t.Error != "" {
+					score.Failed++
+					continue
+				}
+				nw++
+				cs = append(cs, t.Conv)
+				byLoss[loss][t.Seed] = t
+				score.Picks[t.Name]++
+				test, val, secs = append(test, t.TestNLL), append(val, t.ValNLL), append(secs, t.SearchSeconds)
+				m := 1.0
+				for i, w := range t.Weights {
+					if len(score.MaxWeight) <= i {
+						score.MaxWeight = append(score.MaxWeight, 0)
+					}
+					score.MaxWeight[i] += slices.Max(w)
+					m = math.Min(m, slices.Max(w))
+				}
+				mw = append(mw, m)
+				if a, ok := ts.Truth.find(t.Arch); ok {
+					rank = append(rank, ts.Truth.rankPct(t.Arch, func(r ArchRow) float64 { return r.Val.Mean }))
+					reg = append(reg, a.Test.Mean-ts.Truth.Archs[0].Test.Mean)
+				}
 			}
-			mw = append(mw, m)
-			if a, ok := ts.Truth.find(t.Arch); ok {
-				rank = append(rank, ts.Truth.rankPct(t.Arch, func(r ArchRow) float64 { return r.Val.Mean }))
-				reg = append(reg, a.Test.Mean-ts.Truth.Archs[0].Test.Mean)
+			for i := range score.MaxWeight {
+				score.MaxWeight[i] /= float64(nw)
+			}
+			score.TestNLL, score.ValNLL, score.MinMaxWeight, score.RankPct, score.Regret, score.Seconds = stat(test), stat(val), stat(mw), stat(rank), stat(reg), stat(secs)
+			score.Conv = scoreConvergence(cs)
+			ts.Scores = append(ts.Scores, score)
+		}
+		same := ToySame{Anneal: anneal}
+		for seed, a := range byLoss["original"] {
+			if b, ok := byLoss["upper"][seed]; ok {
+				same.Seeds++
+				if slices.Equal(a.Arch, b.Arch) {
+					same.SamePick++
+				}
 			}
 		}
-		for i := range score.MaxWeight {
-			score.MaxWeight[i] /= float64(len(runs))
-		}
-		score.TestNLL, score.ValNLL, score.MinMaxWeight, score.RankPct, score.Regret, score.Seconds = stat(test), stat(val), stat(mw), stat(rank), stat(reg), stat(secs)
-		var cs []Convergence
-		for _, r := range runs {
-			cs = append(cs, r.Conv)
-		}
-		score.Conv = scoreConvergence(cs)
-		ts.Scores = append(ts.Scores, score)
-	}
-	for seed, a := range byLoss["original"] {
-		if b, ok := byLoss["upper"][seed]; ok {
-			ts.Seeds++
-			if slices.Equal(a.Arch, b.Arch) {
-				ts.SamePick++
-			}
-		}
+		ts.Same = append(ts.Same, same)
 	}
 	return ts
 }
