@@ -211,6 +211,37 @@ func Markdown(s *Summary, opt MarkdownOptions) (string, error) {
 		"Architectures are ranked by mean validation NLL over seeds; test NLL (mean over seeds) is reported beside and never used to choose. " +
 		"**Regret** = test NLL of the pick − test NLL of the validation-best architecture (can be negative: validation and test disagree); **rank** = %% of the architectures with a lower validation NLL (0 = the validation-best).\n\n")
 
+	// Headline: per dataset, the default variant and the variant with the
+	// lowest median regret.
+	w("**Headline** (median over search seeds; regret in test nats against the validation-best of the ground truth):\n\n")
+	for _, t := range s.Truth {
+		var def, best *VariantScore
+		for i := range s.Variants {
+			v := &s.Variants[i]
+			if v.Dataset != t.Dataset || v.Regret.N == 0 {
+				continue
+			}
+			if v.Variant == "sampled" {
+				def = v
+			}
+			if best == nil || v.Regret.Median < best.Regret.Median || (v.Regret.Median == best.Regret.Median && v.Seconds.Median < best.Seconds.Median) {
+				best = v
+			}
+		}
+		if best == nil {
+			w("- %s: no search finished yet.\n", t.Dataset)
+			continue
+		}
+		line := fmt.Sprintf("- %s (%d architectures, test spread %.3f nats, one enumeration %s s):", t.Dataset, len(t.Archs), t.Spread, secs(t.ExhaustiveSeconds))
+		if def != nil {
+			line += fmt.Sprintf(" default (sampled) regret %s, validation-best picked %d/%d, search %s s (%.1f %% of one enumeration), random search matches it after %s;",
+				signed(def.Regret.Median), def.ValBestHits, def.Regret.N, secs(def.Seconds.Median), 100*def.FracExhaustive, matchText(def.Random))
+		}
+		line += fmt.Sprintf(" lowest median regret: %s, %s (search %s s).", best.Variant, signed(best.Regret.Median), secs(best.Seconds.Median))
+		w("%s\n", line)
+	}
+	w("\n")
+
 	// Ground truth.
 	w("### Ground truth: every architecture trained\n\n")
 	w("| dataset | D | rows (train/val/test) | validation-best | its val NLL | its test NLL | test-best | its test NLL | test spread (worst − best) | Spearman (val, test) | one enumeration (s) |\n")
