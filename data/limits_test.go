@@ -132,3 +132,12 @@ func TestWriterChunks(t *testing.T) {
 		t.Fatal("Save wrote +Inf")
 	}
 }
+
+func TestToyBounded(t *testing.T) {
+	if _, err := Toy("gaussian-4096", 10_000_000, 1); err == nil || !strings.Contains(err.Error(), "more than 268435456 values") {
+		t.Fatalf("huge toy: %v", err)
+	}
+	if tb, err := Toy("gaussian-3", 10, 1); err != nil || tb.Cols != 3 {
+		t.Fatalf("small toy: %v", err)
+	}
+}

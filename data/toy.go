@@ -60,9 +60,15 @@ func Toy(name string, n int, seed uint64) (*Table, error) {
 	if n < 1 {
 		return nil, fmt.Errorf("data: toy %q: need n >= 1 samples, got %d", name, n)
 	}
+	cols := 2
+	if _, D, err := parseToyDim(name); err == nil {
+		cols = D
+	}
+	if n > DefaultMaxValues/cols {
+		return nil, fmt.Errorf("data: toy %q: %d rows × %d columns is more than %d values", name, n, cols, DefaultMaxValues)
+	}
 	rng := rand.New(rand.NewPCG(seed, 0x746f79)) // "toy"
 	var x []float64
-	cols := 2
 	switch name {
 	case "moons":
 		x = toyMoons(rng, n)

@@ -31,7 +31,12 @@ const (
 // flow is built from it: dim, layer count and nesting, hidden widths and
 // depth, spline bins, finite hyperparameters, and an upper bound on the
 // parameter count. Errors name the layer ("layer 3 (maf): ...").
-func CheckSpec(s *flow.Spec) error {
+func CheckSpec(s *flow.Spec) error { return CheckSpecParams(s, MaxParams) }
+
+// CheckSpecParams is CheckSpec with another bound on the parameter count
+// (at most MaxParams is enforced either way).
+func CheckSpecParams(s *flow.Spec, maxParams int) error {
+	maxParams = min(maxParams, MaxParams)
 	if s == nil {
 		return fmt.Errorf("arch spec: missing")
 	}
@@ -59,8 +64,8 @@ func CheckSpec(s *flow.Spec) error {
 				return fmt.Errorf("arch spec: %s: %w", where, err)
 			}
 			params += p
-			if params > MaxParams {
-				return fmt.Errorf("arch spec: %s: the flow would have more than %d parameters (the limit); use fewer or narrower layers", where, MaxParams)
+			if params > float64(maxParams) {
+				return fmt.Errorf("arch spec: %s: the flow would have more than %d parameters (the limit); use fewer or narrower layers", where, maxParams)
 			}
 			if l.Type == "chain" {
 				if err := walk(where+" → ", l.Layers, depth+1); err != nil {

@@ -172,12 +172,25 @@ func load(path string) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w (a model is a directory written by autonf train)", err)
 	}
+	return decode(mb, func(name string) ([]byte, error) {
+		return fsio.ReadFile(filepath.Join(dir, name), MaxWeightsFile)
+	}, MaxParams)
+}
+
+// decode builds a model from the bytes of model.json and a reader of the
+// weights file it names, refusing architectures above maxParams.
+func decode(mb []byte, readWeights func(name string) ([]byte, error), maxParams int) (*Model, error) {
 	var man manifest
 	if err := json.Unmarshal(mb, &man); err != nil {
 		return nil, fmt.Errorf("%s is not valid JSON: %w", ManifestFile, err)
 	}
 	if man.Format != Format {
 		return nil, fmt.Errorf("format %q is not supported (want %q)", man.Format, Format)
+	}
+	if man.Arch != nil {
+		if err := CheckSpecParams(man.Arch, maxParams); err != nil {
+			return nil, fmt.Errorf("%s: %w", ManifestFile, err)
+		}
 	}
 	if err := checkManifest(&man); err != nil {
 		return nil, fmt.Errorf("%s: %w", ManifestFile, err)
@@ -186,7 +199,7 @@ func load(path string) (*Model, error) {
 	if wname == "" || filepath.Base(wname) != wname || wname == "." || wname == ".." {
 		return nil, fmt.Errorf("weights file name %q is invalid", wname)
 	}
-	wb, err := fsio.ReadFile(filepath.Join(dir, wname), MaxWeightsFile)
+	wb, err := readWeights(wname)
 	if err != nil {
 		return nil, err
 	}
@@ -229,14 +242,24 @@ func (m *Model) Dim() int { return len(m.Columns) }
 // Prepare maps user rows to the flow's input: column check, dequantisation
 // (noise from seed), standardisation. It returns float32 rows.
 func (m *Model) Prepare(t *data.Table, seed uint64) (*tensor.Mat[float32], error) {
-	if t.Cols != len(m.Columns) {
-		return nil, fmt.Errorf("%s has %d columns but the model was trained on %d (%s); pick them with --columns", t.Source, t.Cols, len(m.Columns), short(m.Columns))
-	}
-	if err := t.CheckFinite(); err != nil {
+	if err := m.check(t); err != nil {
 		return nil, err
 	}
+	return m.prepare(t, rand.New(rand.NewPCG(seed, 0xde9)))
+}
+
+func (m *Model) check(t *data.Table) error {
+	if t.Cols != len(m.Columns) {
+		return fmt.Errorf("%s has %d columns but the model was trained on %d (%s); pick them with --columns", t.Source, t.Cols, len(m.Columns), short(m.Columns))
+	}
+	return t.CheckFinite()
+}
+
+// prepare dequantises (noise from rng, drawn row by row, so chunks drawn in
+// order get the noise of the whole table) and standardises t.
+func (m *Model) prepare(t *data.Table, rng *rand.Rand) (*tensor.Mat[float32], error) {
 	if m.Dequantizer != nil && len(m.Dequantizer.Columns) > 0 {
-		t = m.Dequantizer.Apply(t, rand.New(rand.NewPCG(seed, 0xde9)))
+		t = m.Dequantizer.Apply(t, rng)
 	}
 	s, err := m.Standardizer.Apply(t)
 	if err != nil {
@@ -245,27 +268,42 @@ func (m *Model) Prepare(t *data.Table, seed uint64) (*tensor.Mat[float32], error
 	return tensor.FromSlice(s.Rows, s.Cols, s.Float32()), nil
 }
 
+// logProbChunk is the number of rows LogProb prepares at a time, so that
+// its memory beyond the input and the output stays bounded.
+const logProbChunk = 1 << 15
+
 // LogProb returns log p(x) of each row in the units of the user's file (the
 // standardisation's log-Jacobian included). With dequantisation it is the
-// density of the dequantised rows, noise drawn from seed. A row whose
-// log-density is not finite (NaN, or an overflow far outside the training
-// range) is an error naming the row and the layer.
+// density of the dequantised rows, noise drawn from seed. Rows are
+// processed in chunks (memory beyond the input and the output is bounded;
+// the result does not depend on the chunking). A row whose log-density is
+// not finite (NaN, or an overflow far outside the training range) is an
+// error naming the row and the layer.
 func (m *Model) LogProb(t *data.Table, seed uint64) ([]float64, error) {
-	x, err := m.Prepare(t, seed)
-	if err != nil {
+	if err := m.check(t); err != nil {
 		return nil, err
 	}
-	lp := make([]float32, x.Rows)
-	if err := m.Flow.LogProb(x, lp); err != nil {
-		if i := firstNonFinite(lp); i >= 0 {
-			return nil, fmt.Errorf("%s row %d: log-density %v (%w); the row may lie far outside the training data", t.Source, i, lp[i], err)
-		}
-		return nil, fmt.Errorf("%s: %w", t.Source, err)
-	}
-	out := make([]float64, len(lp))
+	rng := rand.New(rand.NewPCG(seed, 0xde9))
+	out := make([]float64, t.Rows)
+	lp := make([]float32, min(t.Rows, logProbChunk))
 	c := m.Standardizer.LogDet()
-	for i, v := range lp {
-		out[i] = float64(v) + c
+	for lo := 0; lo < t.Rows; lo += logProbChunk {
+		hi := min(lo+logProbChunk, t.Rows)
+		part := &data.Table{Columns: t.Columns, Rows: hi - lo, Cols: t.Cols, Data: t.Data[lo*t.Cols : hi*t.Cols], Source: t.Source}
+		x, err := m.prepare(part, rng)
+		if err != nil {
+			return nil, err
+		}
+		buf := lp[:hi-lo]
+		if err := m.Flow.LogProb(x, buf); err != nil {
+			if i := firstNonFinite(buf); i >= 0 {
+				return nil, fmt.Errorf("%s row %d: log-density %v (%w); the row may lie far outside the training data", t.Source, lo+i, buf[i], err)
+			}
+			return nil, fmt.Errorf("%s: %w", t.Source, err)
+		}
+		for i, v := range buf {
+			out[lo+i] = float64(v) + c
+		}
 	}
 	return out, nil
 }

@@ -16,9 +16,10 @@ import (
 	"errors"
 	"fmt"
 	"image/color"
+	"io"
 	"math"
-	"os"
 
+	"github.com/autonf/autonf/internal/fsio"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
@@ -116,15 +117,13 @@ func render(path string, w, h vg.Length, fn func(dc draw.Canvas) error) (err err
 	if err := fn(draw.New(c)); err != nil {
 		return err
 	}
-	f, err := os.Create(path)
+	// Through a temporary file and a rename: a failure leaves no partial
+	// picture and never writes through a symlink.
+	err = fsio.Write(path, func(w io.Writer) error {
+		_, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(w)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	if _, err := (vgimg.PngCanvas{Canvas: c}).WriteTo(f); err != nil {
-		f.Close()
-		return fmt.Errorf("report: writing %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
 		return fmt.Errorf("report: writing %s: %w", path, err)
 	}
 	return nil

@@ -31,6 +31,11 @@
 // improves, which is the brute-force best path when it is well separated but
 // can be a local optimum among near-ties.
 //
+// An optional temperature τ ([Supernet.Temperature]) sharpens the weights,
+// w_i = softmax(α_i/τ), without changing the argmax: annealing τ towards 0
+// (as strategy.Run does by default) drives the relaxation to one-hot
+// weights within a finite budget even when the α gradient is weak or noisy.
+//
 // # Estimators
 //
 // The exact estimator ([Supernet.Evaluate]) evaluates every path with a tree

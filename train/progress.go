@@ -4,10 +4,12 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
-	"os"
+	"math"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/autonf/autonf/internal/fsio"
 )
 
 // Progress prints training progress: on a terminal a single updating bar
@@ -63,23 +65,24 @@ func (p *Progress) Epoch(s EpochStats) {
 
 func fmtDur(d time.Duration) string { return d.Round(100 * time.Millisecond).String() }
 
-// WriteCurveCSV writes the training curve (one row per epoch).
+// WriteCurveCSV writes the training curve (one row per epoch) through a
+// temporary file and a rename. A score that is not finite (a failed
+// validation, the best before the first validated epoch) is left empty.
 func WriteCurveCSV(path string, curve []EpochStats) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := csv.NewWriter(f)
-	w.Write([]string{"epoch", "train_nll", "val_nll", "best_val_nll", "lr", "seconds"})
-	for _, s := range curve {
-		w.Write([]string{strconv.Itoa(s.Epoch), ff(s.TrainNLL), ff(s.ValNLL), ff(s.BestVal), ff(s.LR), ff(s.Elapsed.Seconds())})
-	}
-	w.Flush()
-	if err := w.Error(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return fsio.Write(path, func(f io.Writer) error {
+		w := csv.NewWriter(f)
+		w.Write([]string{"epoch", "train_nll", "val_nll", "best_val_nll", "lr", "seconds"})
+		for _, s := range curve {
+			w.Write([]string{strconv.Itoa(s.Epoch), ff(s.TrainNLL), ff(s.ValNLL), ff(s.BestVal), ff(s.LR), ff(s.Elapsed.Seconds())})
+		}
+		w.Flush()
+		return w.Error()
+	})
 }
 
-func ff(v float64) string { return strconv.FormatFloat(v, 'g', 8, 64) }
+func ff(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return ""
+	}
+	return strconv.FormatFloat(v, 'g', 8, 64)
+}

@@ -33,6 +33,17 @@ type Config struct {
 	MaxBadSteps int     // consecutive non-finite steps before giving up (default 8)
 	MaxTime     time.Duration
 
+	// Checkpoint, when set, is called with the state needed to resume
+	// training exactly (see State): after an epoch once CheckpointEvery has
+	// passed since the last call (0: after every epoch), and when ctx is
+	// cancelled or the time limit stops training. An error stops training.
+	Checkpoint      func(*State) error
+	CheckpointEvery time.Duration
+	// Resume, when set, continues from a checkpointed state; the flow, the
+	// data and every other field must be those of the run that wrote it
+	// (the caller checks the options and data, Fit the shapes).
+	Resume *State
+
 	// OnEpoch, when set, is called after every epoch's validation.
 	OnEpoch func(EpochStats)
 	// OnStep, when set, is called after every step (for progress bars).
@@ -69,6 +80,36 @@ func (c *Config) defaults(steps int) {
 	}
 }
 
+// Validate checks the hyperparameters before any work starts: every value
+// must be finite and in range (zero selects a default where documented).
+// Errors name the field.
+func (c *Config) Validate() error {
+	fin := func(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+	lr := c.LR
+	if lr == 0 {
+		lr = 1e-3
+	}
+	switch {
+	case c.Epochs < 0:
+		return fmt.Errorf("train: Epochs must be ≥ 1, got %d", c.Epochs)
+	case c.Batch < 0:
+		return fmt.Errorf("train: Batch must be ≥ 1, got %d", c.Batch)
+	case !fin(c.LR) || c.LR < 0 || c.LR > 10:
+		return fmt.Errorf("train: LR must be a finite number in (0, 10], got %v", c.LR)
+	case !fin(c.MinLRFrac) || c.MinLRFrac > 1:
+		return fmt.Errorf("train: MinLRFrac must be a finite number ≤ 1, got %v", c.MinLRFrac)
+	case !fin(c.ClipNorm):
+		return fmt.Errorf("train: ClipNorm must be finite, got %v", c.ClipNorm)
+	case !fin(c.WeightDecay) || c.WeightDecay < 0 || c.WeightDecay*lr >= 1:
+		return fmt.Errorf("train: WeightDecay must be a finite number ≥ 0 with WeightDecay·LR < 1, got %v", c.WeightDecay)
+	case c.MaxTime < 0:
+		return fmt.Errorf("train: MaxTime must be ≥ 0, got %v", c.MaxTime)
+	case c.CheckpointEvery < 0:
+		return fmt.Errorf("train: CheckpointEvery must be ≥ 0, got %v", c.CheckpointEvery)
+	}
+	return nil
+}
+
 // EpochStats is one row of the training curve.
 type EpochStats struct {
 	Epoch    int           `json:"epoch"`
@@ -97,11 +138,23 @@ type Result struct {
 // non-finite values; the flow then holds the last good (best) weights.
 var ErrDiverged = errors.New("training diverged")
 
+// ErrNotTrained is returned (wrapped) when training stopped before any
+// epoch reached a finite validation score, so there are no validated
+// weights (the flow holds its initial weights). The message says why
+// (time limit, interruption, non-finite validation, with the step and the
+// layer) and Result is still returned.
+var ErrNotTrained = errors.New("no finite validation score")
+
 // Fit trains f on train (rows × D) with early stopping on val. On return,
 // even with an error, f holds the best weights seen (the initial ones if no
 // epoch finished). Cancelling ctx stops after the current step, restoring
-// the best weights; that is not an error (StopReason says "interrupted").
+// the best weights (StopReason "interrupted"); that is not an error if an
+// epoch was validated. When no epoch reached a finite validation score the
+// error wraps ErrNotTrained; when steps keep failing, ErrDiverged.
 func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[float32], cfg Config) (*Result, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	if trainX.Cols != f.Dim || valX.Cols != f.Dim {
 		return nil, fmt.Errorf("train: data has %d/%d columns, the flow expects %d", trainX.Cols, valX.Cols, f.Dim)
 	}
@@ -119,6 +172,9 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 	}
 	cfg.defaults(stepsPerEpoch)
 	cfg.Batch = batch
+	if cfg.Epochs > math.MaxInt32/stepsPerEpoch {
+		return nil, fmt.Errorf("train: %d epochs × %d steps is too many", cfg.Epochs, stepsPerEpoch)
+	}
 	totalSteps := cfg.Epochs * stepsPerEpoch
 
 	named := f.Params()
@@ -136,7 +192,8 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 	opt.WeightDecay = cfg.WeightDecay
 	best := snapshot(state, nil)
 
-	rng := rand.New(rand.NewPCG(cfg.Seed, 0x7e57))
+	pcg := rand.NewPCG(cfg.Seed, 0x7e57)
+	rng := rand.New(pcg)
 	perm := make([]int, trainX.Rows)
 	for i := range perm {
 		perm[i] = i
@@ -150,25 +207,77 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 	lrScale := 1.0
 	bad := 0
 	step := 0
+	sinceBest := 0
+	startEpoch, startStep := 0, 0
+	sum, n := 0.0, 0
+	shuffled := false
+	var lastValErr error
 
 	// Data-dependent initialisation (ActNorm) from the first batch.
 	f.SetTraining(true)
 	f.InitFromData(trainX.SliceRows(0, min(trainX.Rows, 4*batch)))
 	best = snapshot(state, best)
 
-	sinceBest := 0
-	for epoch := 0; epoch < cfg.Epochs; epoch++ {
-		rng.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+	if st := cfg.Resume; st != nil {
+		if err := st.check(state, params, trainX.Rows, stepsPerEpoch, cfg.Epochs); err != nil {
+			return nil, err
+		}
+		if err := pcg.UnmarshalBinary(st.RNG); err != nil {
+			return nil, fmt.Errorf("resume: the checkpoint's random state: %w", err)
+		}
+		best = cloneAll(st.Best)
+		restore(state, st.Params)
+		m, v := cloneAll(st.M), cloneAll(st.V)
+		opt.SetState(m, v, st.AdamT)
+		copy(perm, st.Perm)
+		r := st.Result
+		r.Curve = append([]EpochStats(nil), r.Curve...)
+		r.Warnings = append([]string(nil), r.Warnings...)
+		res = &r
+		start = time.Now().Add(-time.Duration(st.ElapsedNS))
+		lrScale, bad, step, sinceBest = st.LRScale, st.Bad, st.Step, st.SinceBest
+		startEpoch, startStep, shuffled = st.Epoch, st.StepInEpoch, st.Shuffled
+		sum, n = st.EpochLossSum, st.EpochLossN
+	}
+	lastCkpt := time.Now()
+
+	// capture returns the state at the top of step s of epoch (before it).
+	capture := func(epoch, s int) *State {
+		m, v, t := opt.State()
+		rb, _ := pcg.MarshalBinary()
+		r := *res
+		r.Curve = append([]EpochStats(nil), res.Curve...)
+		r.Warnings = append([]string(nil), res.Warnings...)
+		return &State{Epoch: epoch, StepInEpoch: s, Shuffled: shuffled, Step: step, EpochLossSum: sum, EpochLossN: n,
+			LRScale: lrScale, Bad: bad, SinceBest: sinceBest, Result: r, ElapsedNS: int64(time.Since(start)),
+			RNG: rb, Perm: append([]int(nil), perm...), AdamT: t,
+			Params: snapshot(state, nil), Best: cloneAll(best), M: cloneAll(m), V: cloneAll(v)}
+	}
+	stop := func(reason string, epoch, s int) (*Result, error) {
+		res.StopReason = reason
+		var cerr error
+		if cfg.Checkpoint != nil {
+			cerr = cfg.Checkpoint(capture(epoch, s))
+		}
+		finish(res, f, state, best, start)
+		if cerr != nil {
+			return res, fmt.Errorf("train: checkpoint: %w", cerr)
+		}
+		return res, notTrained(res, lastValErr)
+	}
+
+	for epoch := startEpoch; epoch < cfg.Epochs; epoch++ {
+		if !shuffled {
+			rng.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+			shuffled = true
+		}
 		f.SetTraining(true)
-		sum, n := 0.0, 0
-		for s := 0; s < stepsPerEpoch; s++ {
+		for s := startStep; s < stepsPerEpoch; s++ {
 			if err := ctx.Err(); err != nil {
-				res.StopReason = "interrupted"
-				return finish(res, f, state, best, start), nil
+				return stop("interrupted", epoch, s)
 			}
 			if cfg.MaxTime > 0 && time.Since(start) > cfg.MaxTime {
-				res.StopReason = "time limit"
-				return finish(res, f, state, best, start), nil
+				return stop("time limit", epoch, s)
 			}
 			rows := min(batch, trainX.Rows-s*batch)
 			*xb = tensor.Mat[float32]{Rows: rows, Cols: f.Dim, Data: full.Data[:rows*f.Dim]}
@@ -209,14 +318,22 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 				cfg.OnStep(epoch, s, stepsPerEpoch, loss)
 			}
 		}
+		startStep = 0
 		res.Steps = step
 		res.Epochs = epoch + 1
 
 		f.SetTraining(false)
 		val, verr := MeanNLL(f, valX, valLP)
 		st := EpochStats{Epoch: epoch + 1, TrainNLL: sum / math.Max(1, float64(n)), ValNLL: val, LR: lrScale * cosine(cfg, step, totalSteps), Elapsed: time.Since(start)}
+		sum, n = 0, 0
+		shuffled = false
+		if verr == nil && (math.IsNaN(val) || math.IsInf(val, 0)) {
+			verr = fmt.Errorf("validation NLL is %v", val)
+		}
 		if verr != nil {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("epoch %d: validation: %v", epoch+1, verr))
+			lastValErr = fmt.Errorf("epoch %d (after step %d): validation: %w", epoch+1, step, verr)
+			res.Warnings = append(res.Warnings, lastValErr.Error())
+			sinceBest++
 		} else if val < res.BestValNLL {
 			res.BestValNLL, res.BestEpoch = val, epoch+1
 			best = snapshot(state, best)
@@ -232,11 +349,32 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 		}
 		if cfg.Patience > 0 && sinceBest >= cfg.Patience {
 			res.StopReason = fmt.Sprintf("early stopping: no improvement for %d epochs", cfg.Patience)
-			return finish(res, f, state, best, start), nil
+			finish(res, f, state, best, start)
+			return res, notTrained(res, lastValErr)
+		}
+		if cfg.Checkpoint != nil && epoch+1 < cfg.Epochs && time.Since(lastCkpt) >= cfg.CheckpointEvery {
+			if err := cfg.Checkpoint(capture(epoch+1, 0)); err != nil {
+				finish(res, f, state, best, start)
+				return res, fmt.Errorf("train: checkpoint: %w", err)
+			}
+			lastCkpt = time.Now()
 		}
 	}
 	res.StopReason = "maximum epochs"
-	return finish(res, f, state, best, start), nil
+	finish(res, f, state, best, start)
+	return res, notTrained(res, lastValErr)
+}
+
+// notTrained is the error for a run that ended without a validated epoch.
+func notTrained(res *Result, lastValErr error) error {
+	if res.BestEpoch >= 1 {
+		return nil
+	}
+	why := res.StopReason
+	if lastValErr != nil {
+		why += "; last " + lastValErr.Error()
+	}
+	return fmt.Errorf("%w: training stopped (%s) after %d epochs and %d steps without a finite validation score; the weights are untrained", ErrNotTrained, why, res.Epochs, res.Steps)
 }
 
 func cosine(cfg Config, step, total int) float64 {
@@ -287,4 +425,12 @@ func restore(params []*flow.Param[float32], src [][]float32) {
 	for i, p := range params {
 		copy(p.Value, src[i])
 	}
+}
+
+func cloneAll(src [][]float32) [][]float32 {
+	out := make([][]float32, len(src))
+	for i, v := range src {
+		out[i] = append([]float32(nil), v...)
+	}
+	return out
 }

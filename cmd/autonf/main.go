@@ -75,6 +75,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			case errors.Is(err, errUsage):
 				return 2
 			default:
+				if code, ok := isExit(err); ok {
+					fmt.Fprintf(stderr, "autonf %s: %v\n", c.name, err)
+					return code
+				}
 				fmt.Fprintf(stderr, "autonf %s: %v\n", c.name, err)
 				return 1
 			}

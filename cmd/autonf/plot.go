@@ -33,10 +33,17 @@ func runPlot(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", "", "PNG file: a density map for 2-D models, data vs samples scatter otherwise")
 	n := fs.Int("n", 2000, "number of samples / data points shown")
 	seed := fs.Uint64("seed", 1, "sampling seed")
+	force := fs.Bool("force", false, "overwrite --out if it exists (never an input)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := required(fs, "model", "out"); err != nil {
+		return err
+	}
+	if *n < 1 || *n > maxPlotPoints {
+		return fmt.Errorf("-n must be an integer from 1 to %d, got %d", maxPlotPoints, *n)
+	}
+	if err := checkOut(*out, *force, []string{".png"}, append(model.Files(*modelDir), *path)...); err != nil {
 		return err
 	}
 	m, err := model.Load(*modelDir)
@@ -86,6 +93,9 @@ func runPlot(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "wrote %s\n", *out)
 	return nil
 }
+
+// maxPlotPoints bounds plot -n.
+const maxPlotPoints = 1_000_000
 
 func firstTwo(t *data.Table, n int) [][2]float64 {
 	n = min(n, t.Rows)

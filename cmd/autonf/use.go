@@ -47,7 +47,7 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	columns := fs.String("columns", "", "columns to use (default: the model's columns by name, else all)")
 	header := fs.String("header", "auto", "CSV header row: auto, yes or no")
 	seed := fs.Uint64("seed", 1, "seed of the dequantization noise (models trained with dequantization)")
-	jsonOut := fs.Bool("json", false, "print {\"n\":..,\"loglik_mean\":..,\"loglik_2se\":..} as the last line")
+	jsonOut := fs.Bool("json", false, "print {\"n\":..,\"loglik_mean\":..,\"loglik_2se\":..,\"loglik_median\":..,\"loglik_trimmed_mean\":..,\"outlier_rows\":..} as the last line")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -66,10 +66,17 @@ func runEval(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if w := ev.Warning(); w != "" {
+		fmt.Fprintln(stderr, "warning:", w)
+	}
 	if *jsonOut {
 		return printJSON(stdout, ev)
 	}
-	fmt.Fprintf(stdout, "mean log-likelihood %.4f ± %.4f nats (±2 s.e.), n = %d\n", ev.Mean, ev.TwoSE, ev.N)
+	fmt.Fprintf(stdout, "mean log-likelihood %.4f ± %.4f nats (±2 s.e.), n = %d; median %.4f, %g%%-trimmed mean %.4f, minimum %.4g\n",
+		ev.Mean, ev.TwoSE, ev.N, ev.Median, 100*model.TrimFrac, ev.TrimmedMean, ev.Min)
+	if ev.Outliers > 0 {
+		fmt.Fprintf(stdout, "%d rows lie more than %d training standard deviations from the training mean (largest %.3g)\n", ev.Outliers, model.OutlierZ, ev.MaxAbsZ)
+	}
 	return nil
 }
 
@@ -81,13 +88,14 @@ func runDensity(args []string, stdout, stderr io.Writer) error {
 	columns := fs.String("columns", "", "columns to use (default: the model's columns by name, else all)")
 	header := fs.String("header", "auto", "CSV header row: auto, yes or no")
 	seed := fs.Uint64("seed", 1, "seed of the dequantization noise")
+	force := fs.Bool("force", false, "overwrite --out if it exists (never an input)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if err := required(fs, "model", "data", "out"); err != nil {
 		return err
 	}
-	if err := checkOutExt(*out); err != nil {
+	if err := checkOut(*out, *force, outExts, append(model.Files(*modelDir), *path)...); err != nil {
 		return err
 	}
 	m, err := model.Load(*modelDir)
@@ -112,9 +120,10 @@ func runDensity(args []string, stdout, stderr io.Writer) error {
 func runSample(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("sample", "--model MODEL -n N [--seed N] --out F.csv|F.npy", stderr)
 	modelDir := fs.String("model", "", "model directory")
-	n := fs.Int("n", 1000, "number of samples")
+	n := fs.Int("n", 1000, "number of samples (written in chunks: any -n runs in bounded memory)")
 	seed := fs.Uint64("seed", 1, "sampling seed")
 	out := fs.String("out", "", "output file, .csv (with the model's column names) or .npy")
+	force := fs.Bool("force", false, "overwrite --out if it exists (never one of the model's files)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -122,36 +131,47 @@ func runSample(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *n < 1 || *n > maxSamples {
-		return fmt.Errorf("-n %d: the number of samples must be between 1 and %d", *n, maxSamples)
+		return fmt.Errorf("-n must be an integer from 1 to %d, got %d", maxSamples, *n)
 	}
-	if err := checkOutExt(*out); err != nil {
+	if err := checkOut(*out, *force, outExts, model.Files(*modelDir)...); err != nil {
 		return err
 	}
 	m, err := model.Load(*modelDir)
 	if err != nil {
 		return err
 	}
-	t, err := m.Sample(*n, *seed)
+	w, err := data.NewWriter(*out, m.Columns, *n)
 	if err != nil {
 		return err
 	}
-	if err := data.SaveTable(*out, t); err != nil {
+	defer w.Abort()
+	ctx, sig, stop := interruptContext()
+	defer stop()
+	err = m.SampleChunks(*n, *seed, func(t *data.Table) error {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return w.Write(t)
+	})
+	if s := sig(); s != nil {
+		return interrupted(s, fmt.Errorf("interrupted by %s; %s was not written", signalName(s), *out))
+	}
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %d samples × %d columns to %s\n", t.Rows, t.Cols, *out)
-	return nil
-}
-
-// maxSamples bounds -n so that a typo cannot exhaust memory (samples are
-// held in memory before they are written).
-const maxSamples = 50_000_000
-
-func checkOutExt(path string) error {
-	if !strings.HasSuffix(path, ".csv") && !strings.HasSuffix(path, ".npy") {
-		return fmt.Errorf("--out %q: the output must be a .csv or .npy file", path)
+	if err := w.Commit(); err != nil {
+		return err
 	}
+	fmt.Fprintf(stdout, "wrote %d samples × %d columns to %s\n", *n, len(m.Columns), *out)
 	return nil
 }
+
+// maxSamples bounds -n (samples are drawn and written in chunks, so memory
+// is bounded whatever -n is; this bounds the time and the file size).
+const maxSamples = 1_000_000_000
+
+// outExts are the output formats of sample and density.
+var outExts = []string{".csv", ".npy"}
 
 func runArch(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("arch", "--list | --show NAME [--dim D]", stderr)
@@ -159,6 +179,9 @@ func runArch(args []string, stdout, stderr io.Writer) error {
 	show := fs.String("show", "", "print the JSON spec of a preset")
 	dim := fs.Int("dim", 2, "data dimension for --show")
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := checkInt("dim", *dim, 1, model.MaxDim); err != nil {
 		return err
 	}
 	switch {

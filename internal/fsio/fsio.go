@@ -18,7 +18,7 @@ var ErrExists = errors.New("already exists")
 
 // ErrSameFile is wrapped by the error of CheckOutput when the output is one
 // of the command's inputs.
-var ErrSameFile = errors.New("output is an input")
+var ErrSameFile = errors.New("an output may not overwrite an input")
 
 // ErrLocked is wrapped by the error of LockDir when another process holds
 // the directory's lock.
@@ -158,7 +158,7 @@ func CheckOutput(flag, path string, force bool, inputs ...string) error {
 	}
 	for _, in := range inputs {
 		if in != "" && SameFile(path, in) {
-			return fmt.Errorf("%s %s is the same file as the input %s: %w; choose another output", flag, path, in, ErrSameFile)
+			return fmt.Errorf("%s %s is the same file as the input %s (%w); choose another %s", flag, path, in, ErrSameFile, flag)
 		}
 	}
 	st, err := os.Stat(path)

@@ -113,9 +113,13 @@ func (r *Result) runSection(b *strings.Builder, run *SearchRun, dir string) {
 		}
 		fmt.Fprintf(b, "| %d | %s | %.3f | %s |\n", i+1, strings.Join(cells, " | "), slices.Max(w), r.Space.Candidates[run.Arch[i]].Name)
 	}
-	fmt.Fprintf(b, "\n## Phases\n\n| round | block | slots | steps | stop | seconds |\n|---|---|---|---|---|---|\n")
+	fmt.Fprintf(b, "\n## Phases\n\n| round | block | slots | steps | saturated | gap | stop | seconds |\n|---|---|---|---|---|---|---|---|\n")
 	for _, p := range run.Phases {
-		fmt.Fprintf(b, "| %d | %d | %v | %d | %s | %.1f |\n", p.Round, p.Block+1, plus1(p.Slots), p.Steps, p.StopReason, p.Seconds)
+		stop := p.StopReason
+		if p.Reverted {
+			stop += "; revisit's choice reverted (it did not lower the validation objective)"
+		}
+		fmt.Fprintf(b, "| %d | %d | %v | %d | %v | %s | %s | %.1f |\n", p.Round, p.Block+1, plus1(p.Slots), p.Steps, p.Saturated, fmtNaN(p.Gap), stop, p.Seconds)
 	}
 	fmt.Fprintf(b, "\nStop: %s.\n\n![weights per slot over steps](%s)\n", run.StopReason, relWeights(run.Dir, dir))
 }
@@ -273,7 +277,8 @@ func (r *Result) Summary() map[string]any {
 		}
 		var phases []map[string]any
 		for _, p := range run.Phases {
-			phases = append(phases, map[string]any{"round": p.Round, "block": p.Block + 1, "slots": plus1(p.Slots), "steps": p.Steps, "stop_reason": p.StopReason, "seconds": p.Seconds, "choice": p.Choice})
+			phases = append(phases, map[string]any{"round": p.Round, "block": p.Block + 1, "slots": plus1(p.Slots), "steps": p.Steps, "stop_reason": p.StopReason, "seconds": p.Seconds, "choice": p.Choice,
+				"final_weights": p.Weights, "saturated": p.Saturated, "temperature": p.Temperature, "binarization_gap": num(p.Gap), "reverted": p.Reverted})
 		}
 		m["phases"] = phases
 		runs[i] = m

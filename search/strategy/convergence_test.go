@@ -59,6 +59,7 @@ func TestConvergenceEvidence(t *testing.T) {
 		{"τ_end=1e-3, lr 3e-2", strategy.Options{AlphaLR: 3e-2}},
 		{"default, θ paths from w (ThetaUniform off)", strategy.Options{ThetaUniform: -1}},
 		{"default, ThetaUniform 1 (θ paths uniform)", strategy.Options{ThetaUniform: 1}},
+		{"τ_end=1e-3, lr 2e-3", strategy.Options{AlphaLR: 2e-3}},
 	}
 	// AUTONF_CONV_CFG: "all", or a comma-separated list of indices into
 	// cfgs (default 0: the defaults only).

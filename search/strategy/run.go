@@ -571,9 +571,13 @@ func Run(ctx context.Context, s *Space, trainX, valX *tensor.Mat[float32], opt O
 				badSteps++
 				st.ThetaLRScale *= 0.5
 				where := fmt.Sprintf("round %d, block %d, step %d", p.round, p.block+1, step)
+				var nf *search.NonFiniteError
+				if errors.As(err, &nf) && nf.Stage == "slot" && nf.Slot < len(slots) && nf.Candidate < m {
+					where += fmt.Sprintf(", layer %d (%s)", slots[nf.Slot]+1, s.Candidates[nf.Candidate].Name)
+				}
 				st.Warnings = append(st.Warnings, fmt.Sprintf("%s: %v; step skipped, θ learning rate lowered to %.3g", where, err, cfg.ThetaLR*st.ThetaLRScale))
 				if badSteps >= opt.MaxBadSteps {
-					return nil, fmt.Errorf("search diverged: %d consecutive non-finite steps, the last at %s: %w (lower --theta-lr or --alpha-lr, or standardise the data)", badSteps, where, err)
+					return nil, fmt.Errorf("search diverged: %d consecutive non-finite steps, the last at %s: %w (lower the θ or α learning rate, or check the data's scale)", badSteps, where, err)
 				}
 			case err != nil:
 				return nil, fmt.Errorf("round %d, block %d, step %d: %w", p.round, p.block+1, step, err)
