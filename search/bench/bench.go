@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/autonf/autonf/flow"
+	"github.com/autonf/autonf/internal/fsio"
 	"github.com/autonf/autonf/model"
 	"github.com/autonf/autonf/search"
 	"github.com/autonf/autonf/search/cost"
@@ -244,7 +245,7 @@ type Results struct {
 
 // Load reads a results.json.
 func Load(path string) (*Results, error) {
-	b, err := os.ReadFile(path)
+	b, err := fsio.ReadFile(path, maxResults)
 	if err != nil {
 		return nil, err
 	}
@@ -291,12 +292,14 @@ func (r *Results) save() error {
 	if err != nil {
 		return fmt.Errorf("bench: encoding results: %w", err)
 	}
-	tmp := r.path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+	if err := fsio.WriteFile(r.path, append(b, '\n')); err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
-	return os.Rename(tmp, r.path)
+	return nil
 }
+
+// maxResults bounds the results.json that Load reads.
+const maxResults = 256 << 20
 
 // Validate checks a scale before any work starts.
 func (s *Scale) Validate() error {
@@ -400,6 +403,11 @@ func Run(ctx context.Context, opt Options) (*Results, error) {
 	if err := os.MkdirAll(opt.OutDir, 0o755); err != nil {
 		return nil, fmt.Errorf("bench: %w", err)
 	}
+	lock, err := fsio.LockDir(opt.OutDir)
+	if err != nil {
+		return nil, fmt.Errorf("bench: %w", err)
+	}
+	defer lock.Unlock()
 	path := filepath.Join(opt.OutDir, ResultsFile)
 	var res *Results
 	if _, err := os.Stat(path); err == nil {
@@ -421,7 +429,7 @@ func Run(ctx context.Context, opt Options) (*Results, error) {
 	res.secsBefore = res.Seconds
 	res.Machine = fmt.Sprintf("%s/%s, GOMAXPROCS %d, %s", runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), runtime.Version())
 	r := &runner{sc: sc, opt: opt, res: res, total: countUnits(sc), doneN: len(res.done)}
-	err := r.run(ctx)
+	err = r.run(ctx)
 	res.Complete = err == nil && ctx.Err() == nil && len(res.done) >= r.total
 	if serr := res.save(); err == nil {
 		err = serr

@@ -2,12 +2,15 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/autonf/autonf/internal/fsio"
 )
 
 const sharedData = "../../../shared/data"
@@ -254,5 +257,19 @@ func TestResumeAfterInterrupt(t *testing.T) {
 	sc.Epochs++
 	if _, err := Run(context.Background(), Options{DataDir: sharedData, OutDir: out, Scale: &sc, Resume: true}); err == nil || !strings.Contains(err.Error(), "another scale") {
 		t.Errorf("resume at another scale: err = %v", err)
+	}
+}
+
+// TestLocked: a second bench writing the same directory is refused.
+func TestLocked(t *testing.T) {
+	needData(t)
+	out := t.TempDir()
+	l, err := fsio.LockDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	if _, err := Run(context.Background(), Options{DataDir: sharedData, OutDir: out, Quick: true}); err == nil || !errors.Is(err, fsio.ErrLocked) {
+		t.Errorf("Run on a locked directory: err = %v, want ErrLocked", err)
 	}
 }

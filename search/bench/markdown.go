@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/autonf/autonf/internal/fsio"
 )
 
 // Markers delimit the generated section in a Markdown file.
@@ -44,7 +46,7 @@ func WriteReport(res *Results, dir, spliceInto, command string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, SectionFile), []byte(md), 0o644); err != nil {
+	if err := fsio.WriteFile(filepath.Join(dir, SectionFile), []byte(md)); err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
 	if spliceInto == "" {
@@ -73,7 +75,7 @@ func WriteReport(res *Results, dir, spliceInto, command string) error {
 // file at path (appending both markers at the end when it has none); the
 // rest of the file is kept.
 func Splice(path, section string) error {
-	b, err := os.ReadFile(path)
+	b, err := fsio.ReadFile(path, 64<<20)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("bench: %w", err)
 	}
@@ -94,11 +96,10 @@ func Splice(path, section string) error {
 	default:
 		return fmt.Errorf("bench: %s has an unmatched %s or %s marker; fix the file by hand", path, MarkerStart, MarkerEnd)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(s), 0o644); err != nil {
+	if err := fsio.WriteFile(path, []byte(s)); err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
-	return os.Rename(tmp, path)
+	return nil
 }
 
 func f3(x float64) string {
