@@ -2,8 +2,6 @@ package flow
 
 import (
 	"fmt"
-	"math"
-	"unsafe"
 
 	"github.com/autonf/autonf/tensor"
 )
@@ -25,25 +23,6 @@ const DefaultMinScale = 1e-3
 // log, multiply-add, log-det sum), counted in FLOPs.
 const affineFLOPs = 8
 
-// affineMap is the elementwise affine transform shared by the MAF and
-// affine-coupling layers. It transforms columns cols[j] of D-wide rows using
-// the conditioner output par, whose column 2j is the shift μ and column
-// 2j+1 the unconstrained raw scale of cols[j]:
-//
-//	e = softplus(raw) + m,  z = x·e + μ,  log|det| = Σ_j log e_j
-//	x = (z − μ)/e           (inverse)
-//
-// The shift acts after the scaling, in z's units, as in nflows and zuko.
-// The other placement, z = (x − μ)·e (the MAF paper's notation), describes
-// the same family of maps but trains worse: the shift's gradient is scaled
-// by e and entangled with the scale (maf5 on MINIBOONE, 12 seeds: 0.4 nats
-// lower test log-likelihood). Columns not in cols are left untouched.
-type affineMap[T Float] struct {
-	dim      int   // D, the row width of x and z
-	cols     []int // transformed columns
-	minScale T     // m
-}
-
 // checkMinScale validates and defaults LayerSpec.MinScale.
 func checkMinScale(typ string, m float64) (float64, error) {
 	if m == 0 {
@@ -55,134 +34,18 @@ func checkMinScale(typ string, m float64) (float64, error) {
 	return m, nil
 }
 
-// scale returns e = softplus(raw) + m and log e: in float32 with autonf's
-// float32 exp/log (the training path), in float64 with package math.
-func (a *affineMap[T]) scale(raw T) (e, logE T) {
-	var zero T
-	if unsafe.Sizeof(zero) == 4 {
-		r := float32(raw)
-		var sp float32
-		if r > 0 {
-			sp = r + tensor.Log1p32(tensor.Exp32(-r))
-		} else {
-			sp = tensor.Log1p32(tensor.Exp32(r))
-		}
-		ev := sp + float32(a.minScale)
-		return T(ev), T(tensor.Log32(ev))
-	}
-	ev := softplus(float64(raw)) + float64(a.minScale)
-	return T(ev), T(math.Log(ev))
-}
-
 // sigmoid is 1/(1 + e^−v), the derivative of softplus.
 func sigmoid[T Float](v T) T {
-	var zero T
-	if unsafe.Sizeof(zero) == 4 {
+	if tensor.Is32[T]() {
 		return T(1 / (1 + tensor.Exp32(-float32(v))))
 	}
-	return T(1 / (1 + math.Exp(-float64(v))))
-}
-
-// softplus is log(1 + e^v), computed without overflow.
-func softplus(v float64) float64 {
-	if v > 0 {
-		return v + math.Log1p(math.Exp(-v))
-	}
-	return math.Log1p(math.Exp(v))
-}
-
-// forward writes z[:, cols] = x·e + μ and ld = Σ log e per row, and keeps
-// e (B×len(cols)) for backward.
-func (a *affineMap[T]) forward(x, par, z *Mat[T], ld, e []T) {
-	d, n := a.dim, len(a.cols)
-	for r := 0; r < x.Rows; r++ {
-		xr := x.Data[r*d : (r+1)*d]
-		zr := z.Data[r*d : (r+1)*d]
-		pr := par.Data[r*2*n : (r+1)*2*n]
-		er := e[r*n : (r+1)*n]
-		var sum T
-		for j, c := range a.cols {
-			ev, lg := a.scale(pr[2*j+1])
-			zr[c] = xr[c]*ev + pr[2*j]
-			er[j] = ev
-			sum += lg
-		}
-		ld[r] = sum
-	}
-}
-
-// inverse writes x[:, cols[lo:hi]] = (z − μ)/e. When ld is not nil it writes
-// Σ log e over cols[lo:hi] per row.
-func (a *affineMap[T]) inverse(z, par, x *Mat[T], ld []T, lo, hi int) {
-	d, n := a.dim, len(a.cols)
-	for r := 0; r < z.Rows; r++ {
-		xr := x.Data[r*d : (r+1)*d]
-		zr := z.Data[r*d : (r+1)*d]
-		pr := par.Data[r*2*n : (r+1)*2*n]
-		var sum T
-		for j := lo; j < hi; j++ {
-			c := a.cols[j]
-			ev, lg := a.scale(pr[2*j+1])
-			xr[c] = (zr[c] - pr[2*j]) / ev
-			sum += lg
-		}
-		if ld != nil {
-			ld[r] = sum
-		}
-	}
-}
-
-// logDet writes Σ_j log e_j per row from the conditioner output alone.
-func (a *affineMap[T]) logDet(par *Mat[T], ld []T) {
-	n := len(a.cols)
-	for r := range ld {
-		pr := par.Data[r*2*n : (r+1)*2*n]
-		var sum T
-		for j := 0; j < n; j++ {
-			_, lg := a.scale(pr[2*j+1])
-			sum += lg
-		}
-		ld[r] = sum
-	}
-}
-
-// backward takes dL/dz and dL/dld for the forward of x with conditioner
-// output par that produced e, and overwrites dpar (B×2·len(cols)) with
-// dL/d(conditioner output). When dx is not nil it overwrites dx[:, cols]
-// with the direct term ∂L/∂x = dz·e (the caller adds the conditioner's
-// contribution). dld may be nil (zero).
-func (a *affineMap[T]) backward(dz *Mat[T], dld []T, x, par *Mat[T], e []T, dpar, dx *Mat[T]) {
-	d, n := a.dim, len(a.cols)
-	for r := 0; r < dz.Rows; r++ {
-		dzr := dz.Data[r*d : (r+1)*d]
-		xr := x.Data[r*d : (r+1)*d]
-		pr := par.Data[r*2*n : (r+1)*2*n]
-		er := e[r*n : (r+1)*n]
-		gr := dpar.Data[r*2*n : (r+1)*2*n]
-		var g T
-		if dld != nil {
-			g = dld[r]
-		}
-		for j, c := range a.cols {
-			gz := dzr[c]
-			sig := sigmoid(pr[2*j+1])              // ∂e/∂raw = sigmoid(raw)
-			gr[2*j] = gz                           // ∂z/∂μ = 1
-			gr[2*j+1] = (gz*xr[c] + g/er[j]) * sig // ∂z/∂e = x, ∂ld/∂e = 1/e
-		}
-		if dx != nil {
-			dxr := dx.Data[r*d : (r+1)*d]
-			for j, c := range a.cols {
-				dxr[c] = dzr[c] * er[j]
-			}
-		}
-	}
+	return 1 / (1 + tensor.Exp(-v))
 }
 
 // affineConditioner validates and defaults the conditioner fields shared by
 // the affine layers (Hidden default [256, 256], Activation default relu)
-// and rejects fields that do not apply to them (useField names the one
-// extra field the layer uses: "mask" or "order").
-func affineConditioner(typ string, spec LayerSpec, useField string) ([]int, Activation, error) {
+// and rejects fields that do not apply to the layer type typ.
+func affineConditioner(typ string, spec LayerSpec) ([]int, Activation, error) {
 	hidden := []int{256, 256}
 	if len(spec.Hidden) > 0 {
 		hidden = append([]int(nil), spec.Hidden...)
@@ -196,33 +59,9 @@ func affineConditioner(typ string, spec LayerSpec, useField string) ([]int, Acti
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", typ, err)
 	}
-	var unused []string
-	if spec.Mask != "" && useField != "mask" {
-		unused = append(unused, "mask")
-	}
-	if spec.Order != "" && useField != "order" {
-		unused = append(unused, "order")
-	}
-	if spec.Bins != 0 {
-		unused = append(unused, "bins")
-	}
-	if spec.TailBound != 0 {
-		unused = append(unused, "tail_bound")
-	}
-	if spec.Perm != nil {
-		unused = append(unused, "perm")
-	}
-	if spec.Seed != 0 {
-		unused = append(unused, "seed")
-	}
-	if spec.Momentum != 0 {
-		unused = append(unused, "momentum")
-	}
-	if spec.Eps != 0 {
-		unused = append(unused, "eps")
-	}
-	if len(unused) > 0 {
-		return nil, "", fmt.Errorf("%s: field(s) %v do not apply to this layer type", typ, unused)
+	spec.Type = typ
+	if err := checkFields(spec); err != nil {
+		return nil, "", err
 	}
 	return hidden, act, nil
 }

@@ -2,10 +2,15 @@ package flow
 
 import (
 	"fmt"
+	"github.com/autonf/autonf/tensor"
 	"math/rand/v2"
 )
 
-func init() { Register("chain", newChainFromSpec[float32], newChainFromSpec[float64]) }
+func init() {
+	RegisterType(LayerType{Name: "chain", Fields: []string{"layers"},
+		Example: LayerSpec{Type: "chain", Layers: []LayerSpec{{Type: "reverse"}, {Type: "lu-linear"}, {Type: "maf", Hidden: []int{6}}}}},
+		newChainFromSpec[float32], newChainFromSpec[float64])
+}
 
 // Chain composes layers into one: Forward applies them in order and sums
 // their log-determinants. The AutoNF search uses chains as candidates
@@ -93,37 +98,65 @@ func (c *Chain[T]) Cost() Cost {
 }
 
 type chainWork[T Float] struct {
-	works []Work
+	ops   []Op[T]   // one per sub-layer
 	outs  []*Mat[T] // outputs of all but the last sub-layer
+	iouts []*Mat[T] // Inverse's intermediate rows, apart so a pending Backward stays valid
 	ld    []T
 	g1    *Mat[T]
 	g2    *Mat[T]
 }
 
 // NewWork implements Layer.
-func (c *Chain[T]) NewWork() Work {
+func (c *Chain[T]) NewWork() Work { return c.work(nil) }
+
+// NewOp implements ShardedLayer: each sub-layer's op is bound to its share
+// of grads. It returns nil when grads is not nil and a sub-layer is not a
+// ShardedLayer (see bindable).
+func (c *Chain[T]) NewOp(grads [][]T) Op[T] {
+	w := c.work(grads)
+	if w == nil {
+		return nil
+	}
+	return bindOp[T](c, w)
+}
+
+func (c *Chain[T]) work(grads [][]T) *chainWork[T] {
 	w := &chainWork[T]{g1: &Mat[T]{}, g2: &Mat[T]{}}
+	off := 0
 	for _, l := range c.Layers {
-		w.works = append(w.works, l.NewWork())
+		k := len(l.Params())
+		var op Op[T]
+		if grads == nil {
+			op = NewOp(l)
+		} else if sl, ok := l.(ShardedLayer[T]); ok {
+			op = sl.NewOp(grads[off : off+k])
+		}
+		if op == nil {
+			return nil
+		}
+		off += k
+		w.ops = append(w.ops, op)
 		w.outs = append(w.outs, &Mat[T]{})
+		w.iouts = append(w.iouts, &Mat[T]{})
 	}
 	return w
 }
 
 // Forward implements Layer.
-func (c *Chain[T]) Forward(wk Work, x, z *Mat[T], ld []T) {
-	w := wk.(*chainWork[T])
-	w.ld = grow(w.ld, x.Rows)
+func (c *Chain[T]) Forward(wk Work, x, z *Mat[T], ld []T) { c.forward(wk.(*chainWork[T]), x, z, ld) }
+
+func (c *Chain[T]) forward(w *chainWork[T], x, z *Mat[T], ld []T) {
+	w.ld = tensor.Grow(w.ld, x.Rows)
 	clear(ld[:x.Rows])
 	cur := x
 	n := len(c.Layers)
-	for i, l := range c.Layers {
+	for i, op := range w.ops {
 		out := z
 		if i < n-1 {
 			out = w.outs[i]
 			out.Resize(x.Rows, c.dim)
 		}
-		l.Forward(w.works[i], cur, out, w.ld)
+		op.Forward(cur, out, w.ld)
 		for r, v := range w.ld {
 			ld[r] += v
 		}
@@ -133,7 +166,10 @@ func (c *Chain[T]) Forward(wk Work, x, z *Mat[T], ld []T) {
 
 // Backward implements Layer.
 func (c *Chain[T]) Backward(wk Work, dz *Mat[T], dld []T, dx *Mat[T]) {
-	w := wk.(*chainWork[T])
+	c.backward(wk.(*chainWork[T]), dz, dld, dx)
+}
+
+func (c *Chain[T]) backward(w *chainWork[T], dz *Mat[T], dld []T, dx *Mat[T]) {
 	g := dz
 	for i := len(c.Layers) - 1; i >= 0; i-- {
 		var d *Mat[T]
@@ -146,30 +182,31 @@ func (c *Chain[T]) Backward(wk Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 		} else {
 			d = dx
 		}
-		c.Layers[i].Backward(w.works[i], g, dld, d)
+		w.ops[i].Backward(g, dld, d)
 		g = d
 	}
 }
 
 // Inverse implements Layer.
-func (c *Chain[T]) Inverse(wk Work, z, x *Mat[T], ld []T) {
-	w := wk.(*chainWork[T])
+func (c *Chain[T]) Inverse(wk Work, z, x *Mat[T], ld []T) { c.inverse(wk.(*chainWork[T]), z, x, ld) }
+
+func (c *Chain[T]) inverse(w *chainWork[T], z, x *Mat[T], ld []T) {
 	if ld != nil {
-		w.ld = grow(w.ld, z.Rows)
+		w.ld = tensor.Grow(w.ld, z.Rows)
 		clear(ld[:z.Rows])
 	}
 	cur := z
 	for i := len(c.Layers) - 1; i >= 0; i-- {
 		out := x
 		if i > 0 {
-			out = w.outs[i]
+			out = w.iouts[i]
 			out.Resize(z.Rows, c.dim)
 		}
 		var lp []T
 		if ld != nil {
 			lp = w.ld
 		}
-		c.Layers[i].Inverse(w.works[i], cur, out, lp)
+		w.ops[i].Inverse(cur, out, lp)
 		if ld != nil {
 			for r, v := range w.ld {
 				ld[r] += v

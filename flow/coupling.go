@@ -3,33 +3,70 @@ package flow
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 )
 
 func init() {
-	Register("affine-coupling", newAffineCouplingFromSpec[float32], newAffineCouplingFromSpec[float64])
+	RegisterType(LayerType{Name: "affine-coupling", Fields: []string{"hidden", "activation", "mask", "min_scale"}, MinDim: 2,
+		Example: LayerSpec{Type: "affine-coupling", Hidden: []int{7}, Activation: "elu", Mask: "odd", MinScale: 0.01}},
+		newAffineCouplingFromSpec[float32], newAffineCouplingFromSpec[float64])
+	RegisterType(LayerType{Name: "nsf-coupling", Fields: []string{"hidden", "activation", "mask", "bins", "tail_bound"}, MinDim: 2,
+		Example: LayerSpec{Type: "nsf-coupling", Hidden: []int{7}, Activation: "tanh", Mask: "odd", Bins: 4, TailBound: 2.5}},
+		newNSFCoupling[float32], newNSFCoupling[float64])
+}
+
+// Coupling is the coupling conditioner (Dinh et al. 2017) over an
+// elementwise transformer Tr: the columns are split by index parity into a
+// transformed half A and an identity half B, and an MLP maps x_B to the
+// transformer's parameters for every column of A:
+//
+//	z_A = f(x_A; θ(x_B)),  z_B = x_B,  log|det ∂z/∂x| = Σ_{j∈A} log|f'_j|.
+//
+// Both directions are one conditioner pass. Needs D ≥ 2. The MLP's output
+// column j·P+p is parameter p of the j-th transformed column.
+type Coupling[T Float, Tr transformer[T]] struct {
+	dim    int
+	spec   LayerSpec
+	tr, id []int // transformed and identity (conditioning) columns
+	mlp    *MLP[T]
+	t      Tr
 }
 
 // AffineCoupling is a RealNVP affine coupling layer (Dinh et al. 2017),
-// spec type "affine-coupling". The columns are split by index parity into a
-// transformed half A and an identity half B; an MLP conditioner maps x_B to
-// a shift μ_j and a raw scale for each transformed column a_j (output
-// columns 2j and 2j+1), the scale is e = softplus(raw) + m (see
-// DefaultMinScale), and
+// spec type "affine-coupling": a Coupling whose transformer is the affine
+// map z_j = x_j·e_j + μ_j with e = softplus(raw) + m (see DefaultMinScale;
+// MLP output columns 2j and 2j+1 are μ_j and raw_j), so
 //
 //	z_A = x_A·e(x_B) + μ(x_B),  z_B = x_B,  log|det ∂z/∂x| = Σ_j log e_j.
-//
-// Both directions are one conditioner pass. Needs D ≥ 2.
 //
 // Spec fields: Mask ("even", the default: transform the even-index columns
 // conditioned on the odd-index ones; or "odd": the reverse), Hidden
 // (default [256, 256]), Activation (default relu), MinScale (default
-// DefaultMinScale).
-type AffineCoupling[T Float] struct {
-	dim    int
-	tr, id []int // transformed and identity (conditioning) columns
-	mlp    *MLP[T]
-	aff    affineMap[T]
-	spec   LayerSpec
+// DefaultMinScale). Parameters: "mlp.w0", "mlp.b0", …
+type AffineCoupling[T Float] = Coupling[T, affineTr[T]]
+
+// NSFCoupling is a rational-quadratic spline coupling layer (Durkan et al.
+// 2019), spec type "nsf-coupling": a Coupling whose transformer is the
+// monotone Spline, with P = 3K−1 parameters per transformed column.
+//
+// Spec fields: Mask "even" (default: transform the even-index columns,
+// condition on the odd ones) or "odd"; Hidden (default [256, 256]);
+// Activation (default relu); Bins K (default 8); TailBound B (default 3).
+// Parameters: "mlp.w0", "mlp.b0", … (PyTorch default initialisation).
+type NSFCoupling[T Float] = Coupling[T, splineTr[T]]
+
+// newCoupling builds the conditioner for transformer t with P outputs per
+// transformed column; spec is already complete.
+func newCoupling[T Float, Tr transformer[T]](dim int, spec LayerSpec, hidden []int, act Activation, t Tr, rng *rand.Rand) (*Coupling[T, Tr], error) {
+	mask, tr, id, err := couplingSplit(spec.Type, spec.Mask, dim)
+	if err != nil {
+		return nil, err
+	}
+	spec.Mask = mask
+	spec.Hidden = slices.Clone(hidden)
+	spec.Activation = string(act)
+	sizes := append(append([]int{len(id)}, hidden...), len(tr)*t.numParams())
+	return &Coupling[T, Tr]{dim: dim, spec: spec, tr: tr, id: id, mlp: NewMLP[T]("mlp.", sizes, act, nil, rng), t: t}, nil
 }
 
 // NewAffineCoupling builds an affine coupling layer of dimension dim from
@@ -39,7 +76,7 @@ func NewAffineCoupling[T Float](dim int, spec LayerSpec, rng *rand.Rand) (*Affin
 	if dim < 2 {
 		return nil, fmt.Errorf("affine-coupling: needs dim ≥ 2 (one half conditions the other), got %d", dim)
 	}
-	hidden, act, err := affineConditioner("affine-coupling", spec, "mask")
+	hidden, act, err := affineConditioner("affine-coupling", spec)
 	if err != nil {
 		return nil, err
 	}
@@ -47,29 +84,8 @@ func NewAffineCoupling[T Float](dim int, spec LayerSpec, rng *rand.Rand) (*Affin
 	if err != nil {
 		return nil, err
 	}
-	mask := spec.Mask
-	var parity int // parity of the transformed columns
-	switch mask {
-	case "", "even":
-		mask = "even"
-	case "odd":
-		parity = 1
-	default:
-		return nil, fmt.Errorf("affine-coupling: mask %q is unknown (want even or odd)", spec.Mask)
-	}
-	l := &AffineCoupling[T]{dim: dim}
-	for c := 0; c < dim; c++ {
-		if c%2 == parity {
-			l.tr = append(l.tr, c)
-		} else {
-			l.id = append(l.id, c)
-		}
-	}
-	sizes := append(append([]int{len(l.id)}, hidden...), 2*len(l.tr))
-	l.mlp = NewMLP[T]("mlp.", sizes, act, nil, rng)
-	l.aff = affineMap[T]{dim: dim, cols: l.tr, minScale: T(minScale)}
-	l.spec = LayerSpec{Type: "affine-coupling", Hidden: hidden, Activation: string(act), Mask: mask, MinScale: minScale}
-	return l, nil
+	s := LayerSpec{Type: "affine-coupling", Mask: spec.Mask, MinScale: minScale}
+	return newCoupling[T](dim, s, hidden, act, affineTr[T]{minScale: T(minScale)}, rng)
 }
 
 func newAffineCouplingFromSpec[T Float](dim int, spec LayerSpec, rng *rand.Rand) (Layer[T], error) {
@@ -80,27 +96,38 @@ func newAffineCouplingFromSpec[T Float](dim int, spec LayerSpec, rng *rand.Rand)
 	return l, nil
 }
 
-// Dim returns D.
-func (l *AffineCoupling[T]) Dim() int { return l.dim }
-
-// Spec returns the complete spec (every default filled in).
-func (l *AffineCoupling[T]) Spec() LayerSpec {
-	s := l.spec
-	s.Hidden = append([]int(nil), l.spec.Hidden...)
-	return s
+func newNSFCoupling[T Float](dim int, spec LayerSpec, rng *rand.Rand) (Layer[T], error) {
+	if dim < 2 {
+		return nil, fmt.Errorf("nsf-coupling needs at least 2 dimensions, got %d", dim)
+	}
+	act, spl, err := nsfCommon[T](&spec)
+	if err != nil {
+		return nil, fmt.Errorf("nsf-coupling: %w", err)
+	}
+	l, err := newCoupling[T](dim, spec, spec.Hidden, act, splineTr[T]{spl}, rng)
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
 }
 
-// Params returns the conditioner's weights and biases ("mlp.w0", …).
-func (l *AffineCoupling[T]) Params() []*Param[T] { return l.mlp.Params() }
+// Dim returns D.
+func (l *Coupling[T, Tr]) Dim() int { return l.dim }
 
-// Conditioner returns the conditioner network (input: the identity columns
-// in increasing order; output column 2j is μ, 2j+1 the raw scale of the
-// j-th transformed column).
-func (l *AffineCoupling[T]) Conditioner() *MLP[T] { return l.mlp }
+// Spec returns the complete spec (every default filled in).
+func (l *Coupling[T, Tr]) Spec() LayerSpec { return l.spec.Clone() }
 
-// Cost: one conditioner pass in each direction.
-func (l *AffineCoupling[T]) Cost() Cost {
-	f := l.mlp.FLOPs() + affineFLOPs*float64(len(l.tr))
+// Params returns the conditioner's weights and biases ("mlp.w0", "mlp.b0", …).
+func (l *Coupling[T, Tr]) Params() []*Param[T] { return l.mlp.Params() }
+
+// Conditioner returns the MLP (its output column j·P+p is parameter p of
+// the j-th transformed column).
+func (l *Coupling[T, Tr]) Conditioner() *MLP[T] { return l.mlp }
+
+// Cost: one conditioner pass and one transformer per transformed column,
+// in each direction.
+func (l *Coupling[T, Tr]) Cost() Cost {
+	f := l.mlp.FLOPs() + l.t.flops()*float64(len(l.tr))
 	return Cost{Params: l.mlp.NumParams(), ForwardFLOPs: f, InverseFLOPs: f, InversePasses: 1}
 }
 
@@ -108,93 +135,78 @@ func (l *AffineCoupling[T]) Cost() Cost {
 type couplingWork[T Float] struct {
 	mlp      *MLPWork[T]
 	xb       *Mat[T] // gathered identity half: the conditioner's input
-	x, z     *Mat[T]
-	par      *Mat[T] // conditioner output of the last Forward (owned by mlp)
-	e        []T
+	tw       trWork[T]
 	dpar, dx *Mat[T]
+
+	// Inverse's own buffers (set up by the first Inverse), so a pending
+	// Backward stays valid.
+	imlp      *MLPWork[T]
+	ixb, ilde *Mat[T]
 }
 
 // NewWork allocates an empty workspace.
-func (l *AffineCoupling[T]) NewWork() Work {
-	return &couplingWork[T]{mlp: l.mlp.NewWork(), xb: &Mat[T]{}, dpar: &Mat[T]{}, dx: &Mat[T]{}}
-}
+func (l *Coupling[T, Tr]) NewWork() Work { return l.work(nil) }
 
-// affineGather copies columns cols of src (rows×D) into dst (rows×len(cols)).
-func affineGather[T Float](dst, src *Mat[T], cols []int) {
-	d, n := src.Cols, len(cols)
-	dst.Resize(src.Rows, n)
-	for r := 0; r < src.Rows; r++ {
-		sr := src.Data[r*d : (r+1)*d]
-		dr := dst.Data[r*n : (r+1)*n]
-		for j, c := range cols {
-			dr[j] = sr[c]
-		}
-	}
-}
+// NewOp implements ShardedLayer.
+func (l *Coupling[T, Tr]) NewOp(grads [][]T) Op[T] { return bindOp[T](l, l.work(grads)) }
 
-// conditioner runs the MLP on the identity columns of x.
-func (l *AffineCoupling[T]) conditioner(wk *couplingWork[T], x *Mat[T]) *Mat[T] {
-	affineGather(wk.xb, x, l.id)
-	return l.mlp.Forward(wk.mlp, wk.xb)
-}
-
-// affineCopyCols copies columns cols of src into dst (both rows×D).
-func affineCopyCols[T Float](dst, src *Mat[T], cols []int) {
-	d := src.Cols
-	for r := 0; r < src.Rows; r++ {
-		sr := src.Data[r*d : (r+1)*d]
-		dr := dst.Data[r*d : (r+1)*d]
-		for _, c := range cols {
-			dr[c] = sr[c]
-		}
-	}
+func (l *Coupling[T, Tr]) work(grads [][]T) *couplingWork[T] {
+	return &couplingWork[T]{mlp: l.mlp.NewWorkGrads(grads), xb: &Mat[T]{}, dpar: &Mat[T]{}, dx: &Mat[T]{}}
 }
 
 // Forward transforms the A half given the B half, copies B through and
-// writes ld = Σ log e.
-func (l *AffineCoupling[T]) Forward(w Work, x, z *Mat[T], ld []T) {
-	wk := w.(*couplingWork[T])
-	n := x.Rows * len(l.tr)
-	wk.e = grow(wk.e, n)
-	wk.x, wk.z = x, z
-	wk.par = l.conditioner(wk, x)
-	l.aff.forward(x, wk.par, z, ld, wk.e)
-	affineCopyCols(z, x, l.id)
+// writes ld = Σ log|f'|.
+func (l *Coupling[T, Tr]) Forward(w Work, x, z *Mat[T], ld []T) {
+	l.forward(w.(*couplingWork[T]), x, z, ld)
 }
 
-// Backward writes dL/dx: dz·e on the A half, dz plus the conditioner's
-// input gradient on the B half; it adds the conditioner's parameter
-// gradients.
-func (l *AffineCoupling[T]) Backward(w Work, dz *Mat[T], dld []T, dx *Mat[T]) {
-	wk := w.(*couplingWork[T])
-	rows := dz.Rows
-	wk.dpar.Resize(rows, 2*len(l.tr))
-	l.aff.backward(dz, dld, wk.x, wk.par, wk.e, wk.dpar, dx)
+func (l *Coupling[T, Tr]) forward(wk *couplingWork[T], x, z *Mat[T], ld []T) {
+	gatherCols(wk.xb, x, l.id)
+	par := l.mlp.Forward(wk.mlp, wk.xb)
+	l.t.forward(&wk.tw, x, par, z, l.tr, ld[:x.Rows])
+	copyCols(z, x, l.id)
+}
+
+// Backward writes dL/dx: the transformer's direct term on the A half, dz
+// plus the conditioner's input gradient on the B half; it adds the
+// conditioner's parameter gradients.
+func (l *Coupling[T, Tr]) Backward(w Work, dz *Mat[T], dld []T, dx *Mat[T]) {
+	l.backward(w.(*couplingWork[T]), dz, dld, dx)
+}
+
+func (l *Coupling[T, Tr]) backward(wk *couplingWork[T], dz *Mat[T], dld []T, dx *Mat[T]) {
+	wk.dpar.Resize(dz.Rows, len(l.tr)*l.t.numParams())
+	l.t.backward(&wk.tw, dz, dld, wk.dpar, dx, l.tr)
 	if dx == nil {
 		l.mlp.Backward(wk.mlp, wk.dpar, nil)
 		return
 	}
 	l.mlp.Backward(wk.mlp, wk.dpar, wk.dx)
-	d, nb := l.dim, len(l.id)
-	for r := 0; r < rows; r++ {
-		dxr := dx.Data[r*d : (r+1)*d]
-		dzr := dz.Data[r*d : (r+1)*d]
-		gr := wk.dx.Data[r*nb : (r+1)*nb]
-		for j, c := range l.id {
-			dxr[c] = dzr[c] + gr[j]
-		}
-	}
+	scatterAddCols(dx, dz, wk.dx, l.id)
 }
 
-// Inverse recovers x_A = z_A·e^s(z_B) + μ(z_B), x_B = z_B, and writes the
-// forward log-det to ld when it is not nil. It uses w's conditioner
-// buffers, so it invalidates a pending Backward on w.
-func (l *AffineCoupling[T]) Inverse(w Work, z, x *Mat[T], ld []T) {
-	wk := w.(*couplingWork[T])
-	par := l.conditioner(wk, z)
-	if ld != nil {
-		ld = ld[:z.Rows]
+// Inverse recovers x_A = f⁻¹(z_A; θ(z_B)), x_B = z_B (affine: x_A =
+// (z_A − μ(z_B)) / e(z_B)), and writes the forward log-det to ld when it
+// is not nil. It has its own buffers in w, so a pending Backward on w
+// stays valid.
+func (l *Coupling[T, Tr]) Inverse(w Work, z, x *Mat[T], ld []T) {
+	l.inverse(w.(*couplingWork[T]), z, x, ld)
+}
+
+func (l *Coupling[T, Tr]) inverse(wk *couplingWork[T], z, x *Mat[T], ld []T) {
+	if wk.imlp == nil {
+		wk.imlp, wk.ixb, wk.ilde = l.mlp.NewWork(), &Mat[T]{}, &Mat[T]{}
 	}
-	l.aff.inverse(z, par, x, ld, 0, len(l.tr))
-	affineCopyCols(x, z, l.id)
+	gatherCols(wk.ixb, z, l.id)
+	par := l.mlp.Forward(wk.imlp, wk.ixb)
+	var lde *Mat[T]
+	if ld != nil {
+		lde = wk.ilde
+		lde.Resize(z.Rows, len(l.tr))
+	}
+	l.t.inverse(&wk.tw, z, par.Data, par.Cols, x, l.tr, 0, len(l.tr), lde)
+	if ld != nil {
+		sumRows(lde, ld[:z.Rows])
+	}
+	copyCols(x, z, l.id)
 }

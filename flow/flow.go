@@ -3,8 +3,10 @@ package flow
 import (
 	"errors"
 	"fmt"
+	"github.com/autonf/autonf/tensor"
 	"math"
 	"math/rand/v2"
+	"slices"
 )
 
 // chunkRows bounds the rows processed at once by LogProb, Sample and
@@ -16,29 +18,44 @@ var log2Pi = math.Log(2 * math.Pi)
 // Flow is a base distribution and a chain of layers (data → noise order).
 // A Flow owns its workspaces and is not safe for concurrent use.
 type Flow[T Float] struct {
-	Dim    int
-	Base   string // "normal" or "diag-normal"
-	Name   string
+	Dim  int
+	Base string // "normal" or "diag-normal"
+	Name string
+	// Layers may be edited between calls (appended to, replaced): the next
+	// call rebuilds the workspaces, the parameter list and the flat buffers.
 	Layers []Layer[T]
 
 	// Workers is the number of shards a large batch is split into, each on
-	// its own core (data parallelism: every shard runs on a replica of the
-	// layers with its own workspaces and gradients). 0 means GOMAXPROCS; 1
-	// runs everything on the calling goroutine. Flows with BatchNorm always
-	// run unsharded (batch statistics must see the whole batch).
+	// its own core. 0 means GOMAXPROCS; 1 runs everything on the calling
+	// goroutine. When every layer is a ShardedLayer, every shard runs the
+	// same layers and parameters with its own workspaces and gradient
+	// buffer; otherwise it runs a replica built from the spec, and a flow
+	// whose layers cannot be rebuilt from their spec (a user's unregistered
+	// layer type, a wrapper layer; see replicable) runs unsharded. Flows
+	// with BatchNorm always run unsharded (batch statistics must see the
+	// whole batch).
 	Workers int
 
 	par       *parallel[T]
 	batchNorm int8 // 0 unknown, 1 the flow has a BatchNorm layer, −1 not
+	replicas  int8 // 0 unknown, 1 replicas built from the spec are the flow's layers, −1 not (see replicable)
+	sharedOK  int8 // 0 unknown, 1 every layer is a ShardedLayer, −1 not (see shardable)
 
 	// Learnable base parameters (diag-normal only): mean and log std.
 	BaseMean, BaseLogStd *Param[T]
 
+	// theta and grad hold every learnable value and gradient in Params
+	// order; each Param's Value and Grad are views into them (see
+	// ParamData). nil when a layer keeps its parameters where the flow
+	// cannot re-point them.
+	theta, grad []T
+
+	built   []Layer[T]      // Layers as of the last init (see sync)
 	params  []NamedParam[T] // cached by Params
 	buffers []NamedParam[T] // cached by Buffers
-	works   []Work
-	acts    []*Mat[T] // acts[i] = output of layer i
-	lds     [][]T     // lds[i] = log-det of layer i
+	ops     []Op[T]         // ops[i] applies layer i
+	acts    []*Mat[T]       // acts[i] = output of layer i
+	lds     [][]T           // lds[i] = log-det of layer i
 	gA      *Mat[T]
 	gB      *Mat[T]
 	dld     []T
@@ -78,14 +95,170 @@ func New[T Float](dim int, layers ...Layer[T]) *Flow[T] {
 }
 
 func (f *Flow[T]) init() {
-	f.works = make([]Work, len(f.Layers))
+	f.built = slices.Clone(f.Layers)
+	f.flatten() // before NewWork: a workspace may keep the Grad slices it adds into
+	f.ops = make([]Op[T], len(f.Layers))
 	f.acts = make([]*Mat[T], len(f.Layers))
 	f.lds = make([][]T, len(f.Layers))
 	for i, l := range f.Layers {
-		f.works[i] = l.NewWork()
+		f.ops[i] = NewOp(l)
 		f.acts[i] = &Mat[T]{}
 	}
 	f.gA, f.gB = &Mat[T]{}, &Mat[T]{}
+}
+
+// sync re-initialises the flow when Layers was changed since it was built
+// (a layer appended, removed or replaced, or a Flow made as a struct
+// literal): ops, activation buffers, the parameter list and the flat
+// buffers are rebuilt, and the shards dropped. Every exported method calls
+// it first, so editing Layers between calls is safe.
+func (f *Flow[T]) sync() {
+	if f.ops != nil && len(f.built) == len(f.Layers) {
+		same := true
+		for i, l := range f.Layers {
+			if !sameLayer(f.built[i], l) {
+				same = false
+				break
+			}
+		}
+		if same {
+			return
+		}
+	}
+	// The old shards' goroutines idle until the flow is collected (their
+	// job channels are closed by the cleanup registered with them).
+	f.par = nil
+	f.params, f.buffers = nil, nil
+	f.batchNorm, f.replicas, f.sharedOK = 0, 0, 0
+	if f.Base == "" {
+		f.Base = "normal"
+	}
+	f.init()
+}
+
+// sameLayer reports whether a and b are the same layer value; layers of a
+// type that cannot be compared count as the same.
+func sameLayer[T Float](a, b Layer[T]) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = true
+		}
+	}()
+	return a == b
+}
+
+// paramStorage lists the Param structs that own l's storage: a Chain's
+// Params are renamed copies, so its sub-layers' are used.
+func paramStorage[T Float](l Layer[T]) []*Param[T] {
+	if c, ok := l.(*Chain[T]); ok {
+		var ps []*Param[T]
+		for _, s := range c.Layers {
+			ps = append(ps, paramStorage(s)...)
+		}
+		return ps
+	}
+	return l.Params()
+}
+
+// flatten moves every learnable value and gradient into one buffer each
+// (theta, grad), re-pointing each Param's Value and Grad at its view, so
+// that optimisers, clipping, snapshots and the data-parallel reduce are
+// one-slice operations. When a layer's Params do not report the storage
+// it computes with (a layer that hands out copies), the old storage is
+// put back and the flow keeps per-parameter buffers.
+func (f *Flow[T]) flatten() {
+	var store []*Param[T]
+	seen := map[*Param[T]]bool{}
+	for _, l := range f.Layers {
+		for _, p := range paramStorage(l) {
+			if !seen[p] {
+				seen[p] = true
+				store = append(store, p)
+			}
+		}
+	}
+	if f.BaseMean != nil {
+		store = append(store, f.BaseMean, f.BaseLogStd)
+	}
+	n := 0
+	for _, p := range store {
+		if len(p.Grad) != len(p.Value) {
+			return
+		}
+		n += len(p.Value)
+	}
+	theta, grad := make([]T, n), make([]T, n)
+	type old struct{ v, g []T }
+	saved := make([]old, len(store))
+	off := 0
+	for i, p := range store {
+		k := len(p.Value)
+		saved[i] = old{p.Value, p.Grad}
+		copy(theta[off:off+k], p.Value)
+		copy(grad[off:off+k], p.Grad)
+		p.Value, p.Grad = theta[off:off+k:off+k], grad[off:off+k:off+k]
+		off += k
+	}
+	// Check that the flow's parameter list sees exactly the flat views, in
+	// order.
+	off = 0
+	ok := true
+	for _, p := range f.paramList() {
+		k := len(p.Value)
+		if k > 0 && (off+k > n || &p.Value[0] != &theta[off] || &p.Grad[0] != &grad[off]) {
+			ok = false
+			break
+		}
+		off += k
+	}
+	f.params = nil
+	if !ok || off != n {
+		for i, p := range store {
+			p.Value, p.Grad = saved[i].v, saved[i].g
+		}
+		return
+	}
+	f.theta, f.grad = theta, grad
+}
+
+// flat reports whether every parameter still views theta and grad (a
+// later flatten of another flow over the same layers re-points them; this
+// flow then falls back to per-parameter loops).
+func (f *Flow[T]) flat() bool {
+	if f.theta == nil {
+		return false
+	}
+	off := 0
+	for _, p := range f.paramList() {
+		k := len(p.Value)
+		if k > 0 && (&p.Value[0] != &f.theta[off] || &p.Grad[0] != &f.grad[off]) {
+			f.theta, f.grad = nil, nil
+			return false
+		}
+		off += k
+	}
+	return true
+}
+
+// ParamData returns the one buffer holding every learnable value in Params
+// order (each Param's Value is a view into it), or nil when the flow keeps
+// per-parameter storage: a layer whose Params hand out copies, or layers
+// that a flow built later over the same layers has re-pointed.
+func (f *Flow[T]) ParamData() []T {
+	f.sync()
+	if !f.flat() {
+		return nil
+	}
+	return f.theta
+}
+
+// GradData is ParamData for the gradients.
+func (f *Flow[T]) GradData() []T {
+	f.sync()
+	if !f.flat() {
+		return nil
+	}
+	return f.grad
 }
 
 // Spec returns the flow's architecture spec (complete: every default and
@@ -107,6 +280,12 @@ type NamedParam[T Float] struct {
 // Params lists every learnable parameter with a unique name. The list is
 // built once; the layers must not change afterwards.
 func (f *Flow[T]) Params() []NamedParam[T] {
+	f.sync()
+	return f.paramList()
+}
+
+// paramList is Params without the sync (for init and the internals).
+func (f *Flow[T]) paramList() []NamedParam[T] {
 	if f.params != nil {
 		return f.params
 	}
@@ -127,6 +306,7 @@ func (f *Flow[T]) Params() []NamedParam[T] {
 // running averages), named like Params ("layers.3.running_mean"). Built
 // once, like Params.
 func (f *Flow[T]) Buffers() []NamedParam[T] {
+	f.sync()
 	if f.buffers != nil {
 		return f.buffers
 	}
@@ -144,8 +324,9 @@ func (f *Flow[T]) Buffers() []NamedParam[T] {
 
 // NumParams counts the learnable scalars.
 func (f *Flow[T]) NumParams() int {
+	f.sync()
 	n := 0
-	for _, p := range f.Params() {
+	for _, p := range f.paramList() {
 		n += len(p.Value)
 	}
 	return n
@@ -153,13 +334,19 @@ func (f *Flow[T]) NumParams() int {
 
 // ZeroGrad clears every gradient.
 func (f *Flow[T]) ZeroGrad() {
-	for _, p := range f.Params() {
+	f.sync()
+	if f.flat() {
+		clear(f.grad)
+		return
+	}
+	for _, p := range f.paramList() {
 		clear(p.Grad)
 	}
 }
 
 // SetTraining switches layers with train/eval behaviour (BatchNorm).
 func (f *Flow[T]) SetTraining(training bool) {
+	f.sync()
 	if f.par != nil {
 		f.par.training = training
 	}
@@ -173,6 +360,7 @@ func (f *Flow[T]) SetTraining(training bool) {
 // InitFromData runs x through the flow once, letting layers with
 // data-dependent initialisation (ActNorm) set themselves from their input.
 func (f *Flow[T]) InitFromData(x *Mat[T]) {
+	f.sync()
 	cur := x
 	ld := make([]T, x.Rows)
 	for _, l := range f.Layers {
@@ -181,7 +369,7 @@ func (f *Flow[T]) InitFromData(x *Mat[T]) {
 		}
 		out := &Mat[T]{}
 		out.Resize(cur.Rows, f.Dim)
-		l.Forward(l.NewWork(), cur, out, ld)
+		NewOp(l).Forward(cur, out, ld)
 		cur = out
 	}
 }
@@ -214,10 +402,10 @@ func (e *NonFiniteError) Unwrap() error { return ErrNonFinite }
 // f.lds, and writes log p(x) per row into lp.
 func (f *Flow[T]) forward(x *Mat[T], lp []T) {
 	cur := x
-	for i, l := range f.Layers {
+	for i := range f.Layers {
 		f.acts[i].Resize(x.Rows, f.Dim)
-		f.lds[i] = grow(f.lds[i], x.Rows)
-		l.Forward(f.works[i], cur, f.acts[i], f.lds[i])
+		f.lds[i] = tensor.Grow(f.lds[i], x.Rows)
+		f.ops[i].Forward(cur, f.acts[i], f.lds[i])
 		cur = f.acts[i]
 	}
 	f.baseLogProb(cur, lp)
@@ -264,34 +452,25 @@ func (f *Flow[T]) baseLogProb(z *Mat[T], lp []T) {
 
 // findNonFinite locates the first non-finite activation after a forward.
 func (f *Flow[T]) findNonFinite(x *Mat[T], lp []T) error {
-	if !allFinite(x.Data[:x.Rows*x.Cols]) {
+	if !tensor.AllFinite(x.Data[:x.Rows*x.Cols]) {
 		return &NonFiniteError{Layer: -1, Type: "input"}
 	}
 	for i, l := range f.Layers {
-		if !allFinite(f.acts[i].Data[:x.Rows*f.Dim]) || !allFinite(f.lds[i]) {
+		if !tensor.AllFinite(f.acts[i].Data[:x.Rows*f.Dim]) || !tensor.AllFinite(f.lds[i]) {
 			return &NonFiniteError{Layer: i, Type: l.Spec().Type}
 		}
 	}
-	if !allFinite(lp) {
+	if !tensor.AllFinite(lp) {
 		return &NonFiniteError{Layer: len(f.Layers), Type: "base"}
 	}
 	return nil
-}
-
-func allFinite[T Float](v []T) bool {
-	for _, x := range v {
-		f := float64(x)
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return false
-		}
-	}
-	return true
 }
 
 // LogProb writes log p(x) of each row of x into out (len x.Rows), in chunks
 // so memory stays bounded. It returns a *NonFiniteError when a value is
 // NaN/Inf.
 func (f *Flow[T]) LogProb(x *Mat[T], out []T) error {
+	f.sync()
 	if x.Cols != f.Dim {
 		return fmt.Errorf("flow: data has %d columns, the flow expects %d", x.Cols, f.Dim)
 	}
@@ -306,7 +485,7 @@ func (f *Flow[T]) logProb(x *Mat[T], out []T) error {
 		hi := min(lo+chunkRows, x.Rows)
 		xc := x.SliceRows(lo, hi)
 		f.forward(xc, out[lo:hi])
-		if !allFinite(out[lo:hi]) {
+		if !tensor.AllFinite(out[lo:hi]) {
 			return f.findNonFinite(xc, out[lo:hi])
 		}
 	}
@@ -316,14 +495,16 @@ func (f *Flow[T]) logProb(x *Mat[T], out []T) error {
 // Transform maps x to z = T(x) and returns z with the total log|det ∂z/∂x|
 // per row.
 func (f *Flow[T]) Transform(x *Mat[T]) (*Mat[T], []T) {
+	f.sync()
 	z := &Mat[T]{}
 	z.Resize(x.Rows, f.Dim)
 	ld := make([]T, x.Rows)
 	tmp := make([]T, min(x.Rows, chunkRows))
 	for lo := 0; lo < x.Rows; lo += chunkRows {
 		hi := min(lo+chunkRows, x.Rows)
-		f.forward(x.SliceRows(lo, hi), tmp[:hi-lo])
-		copy(z.Data[lo*f.Dim:hi*f.Dim], f.output(x).Data[:(hi-lo)*f.Dim])
+		xc := x.SliceRows(lo, hi)
+		f.forward(xc, tmp[:hi-lo])
+		copy(z.Data[lo*f.Dim:hi*f.Dim], f.output(xc).Data[:(hi-lo)*f.Dim])
 		for i := range f.Layers {
 			for r, v := range f.lds[i] {
 				ld[lo+r] += v
@@ -335,6 +516,7 @@ func (f *Flow[T]) Transform(x *Mat[T]) (*Mat[T], []T) {
 
 // Inverse maps noise z to data x = T⁻¹(z).
 func (f *Flow[T]) Inverse(z *Mat[T]) *Mat[T] {
+	f.sync()
 	x, _ := f.inverse(z, false)
 	return x
 }
@@ -357,7 +539,7 @@ func (f *Flow[T]) inverse(z *Mat[T], logProb bool) (*Mat[T], []T) {
 		zc := z.SliceRows(lo, hi)
 		if logProb {
 			f.baseLogProb(zc, lp[lo:hi])
-			ld = grow(ld, n)
+			ld = tensor.Grow(ld, n)
 		}
 		cur := zc
 		for i := len(f.Layers) - 1; i >= 0; i-- {
@@ -370,7 +552,7 @@ func (f *Flow[T]) inverse(z *Mat[T], logProb bool) (*Mat[T], []T) {
 			if logProb {
 				ldp = ld
 			}
-			f.Layers[i].Inverse(f.works[i], cur, out, ldp)
+			f.ops[i].Inverse(cur, out, ldp)
 			if logProb {
 				for r, v := range ld {
 					lp[lo+r] += v
@@ -417,6 +599,7 @@ func (f *Flow[T]) SampleAndLogProb(n int, seed uint64) (*Mat[T], []T) {
 
 // SampleAndLogProbOpt is Sample (logProb false) or SampleAndLogProb.
 func (f *Flow[T]) SampleAndLogProbOpt(n int, seed uint64, logProb bool) (*Mat[T], []T) {
+	f.sync()
 	z := f.SampleBase(n, rand.New(rand.NewPCG(seed, 0x5a17)))
 	if f.shards(min(n, chunkRows)) > 1 {
 		return f.parallelInverse(z, logProb)
@@ -430,6 +613,7 @@ func (f *Flow[T]) SampleAndLogProbOpt(n int, seed uint64, logProb bool) (*Mat[T]
 // Flow.Workers); the result does not depend on the number of shards beyond
 // floating-point summation order.
 func (f *Flow[T]) NLLGrad(x *Mat[T]) (float64, error) {
+	f.sync()
 	if x.Cols != f.Dim {
 		return 0, fmt.Errorf("flow: data has %d columns, the flow expects %d", x.Cols, f.Dim)
 	}
@@ -445,7 +629,7 @@ func (f *Flow[T]) NLLGrad(x *Mat[T]) (float64, error) {
 // x's rows.
 func (f *Flow[T]) nllGrad(x *Mat[T], total int) (float64, error) {
 	n := x.Rows
-	f.lp = grow(f.lp, n)
+	f.lp = tensor.Grow(f.lp, n)
 	f.forward(x, f.lp)
 	var sum float64
 	for _, v := range f.lp {
@@ -477,7 +661,7 @@ func (f *Flow[T]) nllGrad(x *Mat[T], total int) (float64, error) {
 			}
 		}
 	}
-	f.dld = grow(f.dld, n)
+	f.dld = tensor.Grow(f.dld, n)
 	for i := range f.dld {
 		f.dld[i] = -inv
 	}
@@ -490,15 +674,8 @@ func (f *Flow[T]) nllGrad(x *Mat[T], total int) (float64, error) {
 			}
 			dx.Resize(n, f.Dim)
 		}
-		f.Layers[i].Backward(f.works[i], g, f.dld, dx)
+		f.ops[i].Backward(g, f.dld, dx)
 		g = dx
 	}
 	return -sum, nil
-}
-
-func grow[T Float](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, n)
-	}
-	return s[:n]
 }

@@ -9,9 +9,11 @@ import (
 )
 
 func init() {
-	Register("reverse", newReverseFromSpec[float32], newReverseFromSpec[float64])
-	Register("permutation", newPermutationFromSpec[float32], newPermutationFromSpec[float64])
-	Register("lu-linear", newLULinearFromSpec[float32], newLULinearFromSpec[float64])
+	RegisterType(LayerType{Name: "reverse", Fields: []string{}}, newReverseFromSpec[float32], newReverseFromSpec[float64])
+	RegisterType(LayerType{Name: "permutation", Fields: []string{"perm", "seed"}, Example: LayerSpec{Type: "permutation", Seed: 3}},
+		newPermutationFromSpec[float32], newPermutationFromSpec[float64])
+	RegisterType(LayerType{Name: "lu-linear", Fields: []string{"eps"}, Example: LayerSpec{Type: "lu-linear", Eps: 1e-4}},
+		newLULinearFromSpec[float32], newLULinearFromSpec[float64])
 }
 
 // permStream is the PCG stream with which a permutation is drawn from its
@@ -107,11 +109,16 @@ func (l *Permutation[T]) Params() []*Param[T] { return nil }
 // NewWork returns nil: a permutation keeps no activations.
 func (l *Permutation[T]) NewWork() Work { return nil }
 
+// NewOp implements ShardedLayer (no parameters, no state).
+func (l *Permutation[T]) NewOp([][]T) Op[T] { return bindOp[T](l, &struct{}{}) }
+
 // Cost is zero FLOPs (a permutation only moves memory).
 func (l *Permutation[T]) Cost() Cost { return Cost{InversePasses: 1} }
 
 // Forward writes z[:, j] = x[:, perm[j]] and a zero log-det.
-func (l *Permutation[T]) Forward(_ Work, x, z *Mat[T], ld []T) {
+func (l *Permutation[T]) Forward(_ Work, x, z *Mat[T], ld []T) { l.forward(nil, x, z, ld) }
+
+func (l *Permutation[T]) forward(_ *struct{}, x, z *Mat[T], ld []T) {
 	d, p := l.dim, l.perm
 	for r := 0; r < x.Rows; r++ {
 		xr, zr := x.Data[r*d:(r+1)*d], z.Data[r*d:(r+1)*d]
@@ -123,7 +130,11 @@ func (l *Permutation[T]) Forward(_ Work, x, z *Mat[T], ld []T) {
 }
 
 // Backward scatters dL/dz back: dx[:, perm[j]] = dz[:, j].
-func (l *Permutation[T]) Backward(_ Work, dz *Mat[T], _ []T, dx *Mat[T]) {
+func (l *Permutation[T]) Backward(_ Work, dz *Mat[T], dld []T, dx *Mat[T]) {
+	l.backward(nil, dz, dld, dx)
+}
+
+func (l *Permutation[T]) backward(_ *struct{}, dz *Mat[T], _ []T, dx *Mat[T]) {
 	if dx == nil {
 		return
 	}
@@ -137,7 +148,9 @@ func (l *Permutation[T]) Backward(_ Work, dz *Mat[T], _ []T, dx *Mat[T]) {
 }
 
 // Inverse writes x[:, perm[j]] = z[:, j] (and a zero log-det).
-func (l *Permutation[T]) Inverse(_ Work, z, x *Mat[T], ld []T) {
+func (l *Permutation[T]) Inverse(_ Work, z, x *Mat[T], ld []T) { l.inverse(nil, z, x, ld) }
+
+func (l *Permutation[T]) inverse(_ *struct{}, z, x *Mat[T], ld []T) {
 	d, p := l.dim, l.perm
 	for r := 0; r < z.Rows; r++ {
 		zr, xr := z.Data[r*d:(r+1)*d], x.Data[r*d:(r+1)*d]
@@ -185,6 +198,12 @@ type luWork[T Float] struct {
 	dw, tmp []T // backward scratch, D×D
 	s       []T // s_i
 	ldv     T   // Σ log s_i
+
+	// Inverse's own buffers (L⁻¹, M⁻¹, W⁻¹, −W⁻¹b), so a pending Backward
+	// stays valid.
+	ili, imi, iw, ib []T
+
+	grads gradSet[T]
 }
 
 func newLULinearFromSpec[T Float](dim int, spec LayerSpec, rng *rand.Rand) (Layer[T], error) {
@@ -236,7 +255,14 @@ func (l *LULinear[T]) Params() []*Param[T] {
 }
 
 // NewWork allocates an empty workspace.
-func (l *LULinear[T]) NewWork() Work { return &luWork[T]{} }
+func (l *LULinear[T]) NewWork() Work { return l.work(nil) }
+
+// NewOp implements ShardedLayer.
+func (l *LULinear[T]) NewOp(grads [][]T) Op[T] { return bindOp[T](l, l.work(grads)) }
+
+func (l *LULinear[T]) work(grads [][]T) *luWork[T] {
+	return &luWork[T]{grads: bindGrads(l.Params(), grads)}
+}
 
 // Cost reports a dense D×D product per row in each direction (2 FLOPs per
 // multiply-add, the MLP convention).
@@ -253,8 +279,8 @@ func (l *LULinear[T]) Cost() Cost {
 // assemble fills the dense L, M = U + diag(s), s and the log-det in wk.
 func (l *LULinear[T]) assemble(wk *luWork[T]) {
 	d := l.dim
-	wk.lm, wk.mm = grow(wk.lm, d*d), grow(wk.mm, d*d)
-	wk.s = grow(wk.s, d)
+	wk.lm, wk.mm = tensor.Grow(wk.lm, d*d), tensor.Grow(wk.mm, d*d)
+	wk.s = tensor.Grow(wk.s, d)
 	clear(wk.lm)
 	clear(wk.mm)
 	lo, up := l.Lower.Value, l.Upper.Value
@@ -265,7 +291,7 @@ func (l *LULinear[T]) assemble(wk *luWork[T]) {
 			wk.lm[i*d+j] = lo[i*(i-1)/2+j]
 			wk.mm[j*d+i] = up[i*(i-1)/2+j]
 		}
-		s := slSoftplus(float64(l.Diag.Value[i])) + l.eps
+		s := tensor.Softplus(float64(l.Diag.Value[i])) + l.eps
 		wk.s[i] = T(s)
 		wk.mm[i*d+i] = T(s)
 		ld += math.Log(s)
@@ -275,11 +301,14 @@ func (l *LULinear[T]) assemble(wk *luWork[T]) {
 
 // Forward computes z = x·Wᵀ + b row-wise and the constant log-det.
 func (l *LULinear[T]) Forward(work Work, x, z *Mat[T], ld []T) {
-	wk := work.(*luWork[T])
+	l.forward(work.(*luWork[T]), x, z, ld)
+}
+
+func (l *LULinear[T]) forward(wk *luWork[T], x, z *Mat[T], ld []T) {
 	d, n := l.dim, x.Rows
 	wk.x = x
 	l.assemble(wk)
-	wk.w = grow(wk.w, d*d)
+	wk.w = tensor.Grow(wk.w, d*d)
 	tensor.Gemm(false, false, d, d, d, 1, wk.lm, d, wk.mm, d, 0, wk.w, d)
 	b := l.Bias.Value
 	for r := 0; r < n; r++ {
@@ -294,12 +323,15 @@ func (l *LULinear[T]) Forward(work Work, x, z *Mat[T], ld []T) {
 // Backward: dx = dz·W, dW = dzᵀ·x, then dL = dW·Mᵀ (strictly lower part)
 // and dM = Lᵀ·dW (upper part and diagonal, chained through the softplus).
 func (l *LULinear[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
-	wk := work.(*luWork[T])
+	l.backward(work.(*luWork[T]), dz, dld, dx)
+}
+
+func (l *LULinear[T]) backward(wk *luWork[T], dz *Mat[T], dld []T, dx *Mat[T]) {
 	d, n := l.dim, dz.Rows
 	if dx != nil {
 		tensor.Gemm(false, false, n, d, d, 1, dz.Data, d, wk.w, d, 0, dx.Data, d)
 	}
-	gb := l.Bias.Grad
+	gb := wk.grads.of(l.Bias)
 	for r := 0; r < n; r++ {
 		for j, v := range dz.Data[r*d : (r+1)*d] {
 			gb[j] += v
@@ -311,12 +343,12 @@ func (l *LULinear[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 			lam += v
 		}
 	}
-	wk.dw, wk.tmp = grow(wk.dw, d*d), grow(wk.tmp, d*d)
+	wk.dw, wk.tmp = tensor.Grow(wk.dw, d*d), tensor.Grow(wk.tmp, d*d)
 	tensor.Gemm(true, false, d, d, n, 1, dz.Data, d, wk.x.Data, d, 0, wk.dw, d)
 	// dL/dL = dW·Mᵀ.
 	if d > 1 {
 		tensor.Gemm(false, true, d, d, d, 1, wk.dw, d, wk.mm, d, 0, wk.tmp, d)
-		gl := l.Lower.Grad
+		gl := wk.grads.of(l.Lower)
 		for i := 1; i < d; i++ {
 			for j := 0; j < i; j++ {
 				gl[i*(i-1)/2+j] += wk.tmp[i*d+j]
@@ -325,13 +357,13 @@ func (l *LULinear[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 	}
 	// dL/dM = Lᵀ·dW.
 	tensor.Gemm(true, false, d, d, d, 1, wk.lm, d, wk.dw, d, 0, wk.tmp, d)
-	gu := l.Upper.Grad
+	gu := wk.grads.of(l.Upper)
 	for j := 1; j < d; j++ {
 		for i := 0; i < j; i++ {
 			gu[j*(j-1)/2+i] += wk.tmp[i*d+j]
 		}
 	}
-	gd := l.Diag.Grad
+	gd := wk.grads.of(l.Diag)
 	for i := 0; i < d; i++ {
 		sig := T(slSigmoid(float64(l.Diag.Value[i])))
 		gd[i] += (wk.tmp[i*d+i] + lam/wk.s[i]) * sig
@@ -342,11 +374,14 @@ func (l *LULinear[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 // factors are inverted explicitly (substitution on the identity, D³/3
 // multiply-adds each), W⁻¹ = M⁻¹·L⁻¹, and the rows are mapped by one GEMM.
 func (l *LULinear[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
-	wk := work.(*luWork[T])
+	l.inverse(work.(*luWork[T]), z, x, ld)
+}
+
+func (l *LULinear[T]) inverse(wk *luWork[T], z, x *Mat[T], ld []T) {
 	d, n := l.dim, z.Rows
 	l.assemble(wk)
-	wk.dw, wk.tmp, wk.w = grow(wk.dw, d*d), grow(wk.tmp, d*d), grow(wk.w, d*d)
-	li, mi, wi := wk.dw, wk.tmp, wk.w // L⁻¹, M⁻¹, W⁻¹
+	wk.ili, wk.imi, wk.iw = tensor.Grow(wk.ili, d*d), tensor.Grow(wk.imi, d*d), tensor.Grow(wk.iw, d*d)
+	li, mi, wi := wk.ili, wk.imi, wk.iw // L⁻¹, M⁻¹, W⁻¹
 	lm, mm := wk.lm, wk.mm
 	clear(li)
 	clear(mi)
@@ -378,17 +413,17 @@ func (l *LULinear[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
 	}
 	tensor.Gemm(false, false, d, d, d, 1, mi, d, li, d, 0, wi, d)
 	// x = z·W⁻ᵀ − W⁻¹b.
-	wk.s = grow(wk.s, d) // reused for W⁻¹b (s is rebuilt by the next assemble)
+	wk.ib = tensor.Grow(wk.ib, d)
 	b := l.Bias.Value
 	for i := 0; i < d; i++ {
 		var c T
 		for j, v := range wi[i*d : (i+1)*d] {
 			c += v * b[j]
 		}
-		wk.s[i] = -c
+		wk.ib[i] = -c
 	}
 	for r := 0; r < n; r++ {
-		copy(x.Data[r*d:(r+1)*d], wk.s)
+		copy(x.Data[r*d:(r+1)*d], wk.ib)
 	}
 	tensor.Gemm(false, true, n, d, d, 1, z.Data, d, wi, d, 1, x.Data, d)
 	if ld != nil {

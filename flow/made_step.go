@@ -171,8 +171,8 @@ func (s *madeStepper[T]) begin(n int) {
 	rowPerm := s.order
 	for l, ly := range s.lay {
 		nIn, nOut := m.Sizes[l], m.Sizes[l+1]
-		s.w[l] = grow(s.w[l], nIn*nOut)
-		s.b[l] = grow(s.b[l], nOut)
+		s.w[l] = tensor.Grow(s.w[l], nIn*nOut)
+		s.b[l] = tensor.Grow(s.b[l], nOut)
 		src, dst := m.W[l].Value, s.w[l]
 		for i, r := range rowPerm {
 			sr := src[r*nOut : (r+1)*nOut]
@@ -251,7 +251,7 @@ func activateCols[T Float](act Activation, h []T, n, ld, a, b int) {
 		}
 		return
 	}
-	if h32, ok := asFloat32(h); ok {
+	if h32, ok := tensor.As32(h); ok {
 		for r := 0; r < n; r++ {
 			row := h32[r*ld+a : r*ld+b]
 			for j, x := range row {

@@ -11,7 +11,7 @@ import (
 
 // The incremental MADE evaluation of the autoregressive inverses
 // (madeStepper) against the reference that recomputes the whole network in
-// every pass (MAF.inverseFull, NSFAR.madeColumns).
+// every pass (Autoregressive.madeColumns).
 
 // stepCase is one autoregressive layer configuration.
 type stepCase struct {
@@ -57,31 +57,12 @@ func newStepTestLayer(t testing.TB, c stepCase, dim int, seed uint64) Layer[floa
 
 // inverseReference inverts with full MADE passes.
 func inverseReference(l Layer[float64], z, x *Mat[float64], ld []float64) {
-	switch l := l.(type) {
-	case *MAF[float64]:
-		wk := l.NewWork().(*mafWork[float64])
-		l.inverseFull(wk, z, x, ld)
-	case *NSFAR[float64]:
-		w := l.NewWork().(*nsfARWork[float64])
-		w.itheta = &Mat[float64]{} // initialised without a stepper: full passes
-		for range len(l.net.W) - 1 {
-			w.ih = append(w.ih, &Mat[float64]{})
-		}
-		l.Inverse(w, z, x, ld)
-	default:
-		panic("not autoregressive")
-	}
+	w := l.NewWork().(*arWork[float64])
+	w.stepInit = true // initialised without a stepper: full passes
+	l.Inverse(w, z, x, ld)
 }
 
-func stepperOf(l Layer[float64], w Work) *madeStepper[float64] {
-	switch w := w.(type) {
-	case *mafWork[float64]:
-		return w.step
-	case *nsfARWork[float64]:
-		return w.istep
-	}
-	return nil
-}
+func stepperOf(w Work) *madeStepper[float64] { return w.(*arWork[float64]).step }
 
 func checkAgainstReference(t *testing.T, l Layer[float64], rows int, seed uint64) {
 	t.Helper()
@@ -99,7 +80,7 @@ func checkAgainstReference(t *testing.T, l Layer[float64], rows int, seed uint64
 	for range 2 {
 		l.Inverse(w, z, x, ld)
 	}
-	if stepperOf(l, w) == nil {
+	if stepperOf(w) == nil {
 		t.Fatal("the incremental MADE was not used")
 	}
 	inverseReference(l, z, xr, ldr)
@@ -147,13 +128,7 @@ func TestMADEStepperSparserMasks(t *testing.T) {
 		t.Run(fmt.Sprintf("%s-%s-%v", c.typ, c.order, c.hidden), func(t *testing.T) {
 			const dim = 7
 			l := newStepTestLayer(t, c, dim, uint64(ci+100))
-			var m *MLP[float64]
-			switch l := l.(type) {
-			case *MAF[float64]:
-				m = l.made
-			case *NSFAR[float64]:
-				m = l.net
-			}
+			m := l.(interface{ MADE() *MLP[float64] }).MADE()
 			rng := rand.New(rand.NewPCG(uint64(ci), 5))
 			// Fresh mask slices: the masks may be shared with other layers.
 			for k, mk := range m.Masks {
@@ -218,15 +193,7 @@ func BenchmarkARInverse(b *testing.B) {
 			for _, mode := range []string{"step", "full"} {
 				b.Run(fmt.Sprintf("%s/D=%d/%s", typ, dim, mode), func(b *testing.B) {
 					w := l.NewWork()
-					switch w := w.(type) {
-					case *mafWork[float32]:
-						w.stepInit = mode == "full"
-					case *nsfARWork[float32]:
-						if mode == "full" {
-							w.itheta = &Mat[float32]{}
-							w.ih = []*Mat[float32]{{}, {}}
-						}
-					}
+					w.(*arWork[float32]).stepInit = mode == "full"
 					l.Inverse(w, z, x, ld)
 					b.ResetTimer()
 					for range b.N {

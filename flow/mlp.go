@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"unsafe"
 
 	"github.com/autonf/autonf/tensor"
 )
@@ -107,6 +106,7 @@ func NewMLP[T Float](prefix string, sizes []int, act Activation, masks [][]T, rn
 			for i, mk := range masks[l] {
 				w.Value[i] *= mk
 			}
+			w.Mask = masks[l]
 			bs = maskBlocks(masks[l], in, out)
 		}
 		m.blocks = append(m.blocks, bs)
@@ -158,11 +158,16 @@ type MLPWork[T Float] struct {
 	hidden []*Mat[T] // post-activation outputs of the hidden layers
 	out    *Mat[T]
 	g1, g2 *Mat[T] // backward ping-pong buffers
+	grads  gradSet[T]
 }
 
 // NewWork allocates an empty workspace.
-func (m *MLP[T]) NewWork() *MLPWork[T] {
-	w := &MLPWork[T]{out: &Mat[T]{}, g1: &Mat[T]{}, g2: &Mat[T]{}}
+func (m *MLP[T]) NewWork() *MLPWork[T] { return m.NewWorkGrads(nil) }
+
+// NewWorkGrads allocates a workspace whose Backward adds the gradients
+// into grads (parallel to Params) instead of the Params' Grad (nil: those).
+func (m *MLP[T]) NewWorkGrads(grads [][]T) *MLPWork[T] {
+	w := &MLPWork[T]{out: &Mat[T]{}, g1: &Mat[T]{}, g2: &Mat[T]{}, grads: bindGrads(m.Params(), grads)}
 	for l := 0; l+2 < len(m.Sizes); l++ {
 		w.hidden = append(w.hidden, &Mat[T]{})
 	}
@@ -215,7 +220,7 @@ func (m *MLP[T]) Backward(w *MLPWork[T], dout *Mat[T], dx *Mat[T]) {
 		if l > 0 {
 			in = w.hidden[l-1]
 		}
-		dw := m.W[l].Grad
+		dw := w.grads.of(m.W[l])
 		bs := m.blocks[l]
 		if bs != nil {
 			for _, b := range bs {
@@ -229,7 +234,7 @@ func (m *MLP[T]) Backward(w *MLPWork[T], dout *Mat[T], dx *Mat[T]) {
 		if m.Masks != nil {
 			mulInto(dw, m.Masks[l])
 		}
-		db := m.B[l].Grad
+		db := w.grads.of(m.B[l])
 		for r := 0; r < rows; r++ {
 			addInto(db, g.Data[r*nOut:(r+1)*nOut])
 		}
@@ -276,7 +281,7 @@ func activate[T Float](a Activation, v []T) {
 			}
 		}
 	default:
-		if v32, ok := asFloat32(v); ok {
+		if v32, ok := tensor.As32(v); ok {
 			tensor.ReLU32(v32)
 			return
 		}
@@ -301,8 +306,8 @@ func activateGrad[T Float](a Activation, y, g []T) {
 			}
 		}
 	default:
-		if y32, ok := asFloat32(y); ok {
-			g32, _ := asFloat32(g)
+		if y32, ok := tensor.As32(y); ok {
+			g32, _ := tensor.As32(g)
 			tensor.ReLUGrad32(y32, g32)
 			return
 		}
@@ -314,19 +319,10 @@ func activateGrad[T Float](a Activation, y, g []T) {
 	}
 }
 
-// asFloat32 reinterprets a []T as []float32 when T is float32.
-func asFloat32[T Float](v []T) ([]float32, bool) {
-	var zero T
-	if unsafe.Sizeof(zero) != 4 || len(v) == 0 {
-		return nil, false
-	}
-	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(v))), len(v)), true
-}
-
 // addInto sets dst += src (SIMD for float32).
 func addInto[T Float](dst, src []T) {
-	if d32, ok := asFloat32(dst); ok {
-		s32, _ := asFloat32(src)
+	if d32, ok := tensor.As32(dst); ok {
+		s32, _ := tensor.As32(src)
 		tensor.Add32(d32, s32)
 		return
 	}
@@ -337,8 +333,8 @@ func addInto[T Float](dst, src []T) {
 
 // mulInto sets dst *= src element-wise (SIMD for float32).
 func mulInto[T Float](dst, src []T) {
-	if d32, ok := asFloat32(dst); ok {
-		s32, _ := asFloat32(src)
+	if d32, ok := tensor.As32(dst); ok {
+		s32, _ := tensor.As32(src)
 		tensor.Mul32(d32, s32)
 		return
 	}

@@ -2,13 +2,15 @@ package flow
 
 import (
 	"fmt"
+	"github.com/autonf/autonf/tensor"
 	"math"
 	"math/rand/v2"
 )
 
 func init() {
-	Register("actnorm", newActNormFromSpec[float32], newActNormFromSpec[float64])
-	Register("batchnorm", newBatchNormFromSpec[float32], newBatchNormFromSpec[float64])
+	RegisterType(LayerType{Name: "actnorm", Fields: []string{}}, newActNormFromSpec[float32], newActNormFromSpec[float64])
+	RegisterType(LayerType{Name: "batchnorm", Fields: []string{"momentum", "eps"}, Example: LayerSpec{Type: "batchnorm", Momentum: 0.2, Eps: 1e-4}},
+		newBatchNormFromSpec[float32], newBatchNormFromSpec[float64])
 }
 
 // ActNorm is Glow's activation normalisation (Kingma & Dhariwal 2018), a
@@ -31,8 +33,10 @@ type ActNorm[T Float] struct {
 
 // actNormWork holds one application's input and the inverse scales.
 type actNormWork[T Float] struct {
-	x   *Mat[T]
-	inv []T // exp(−log_scale)
+	x      *Mat[T]
+	inv    []T // exp(−log_scale)
+	iscale []T // Inverse's exp(log_scale), apart so a pending Backward stays valid
+	grads  gradSet[T]
 }
 
 func newActNormFromSpec[T Float](dim int, spec LayerSpec, rng *rand.Rand) (Layer[T], error) {
@@ -52,7 +56,14 @@ func (l *ActNorm[T]) Spec() LayerSpec { return LayerSpec{Type: "actnorm"} }
 func (l *ActNorm[T]) Params() []*Param[T] { return []*Param[T]{l.Loc, l.LogScale} }
 
 // NewWork allocates an empty workspace.
-func (l *ActNorm[T]) NewWork() Work { return &actNormWork[T]{} }
+func (l *ActNorm[T]) NewWork() Work { return l.work(nil) }
+
+// NewOp implements ShardedLayer.
+func (l *ActNorm[T]) NewOp(grads [][]T) Op[T] { return bindOp[T](l, l.work(grads)) }
+
+func (l *ActNorm[T]) work(grads [][]T) *actNormWork[T] {
+	return &actNormWork[T]{grads: bindGrads(l.Params(), grads)}
+}
 
 // Cost reports one subtract and one multiply per entry.
 func (l *ActNorm[T]) Cost() Cost {
@@ -78,7 +89,7 @@ func (l *ActNorm[T]) InitFromData(x *Mat[T]) {
 
 // inverseScales fills wk.inv with exp(−log_scale) and returns the log-det.
 func (l *ActNorm[T]) inverseScales(wk *actNormWork[T]) T {
-	wk.inv = grow(wk.inv, l.dim)
+	wk.inv = tensor.Grow(wk.inv, l.dim)
 	var ld float64
 	for j, v := range l.LogScale.Value {
 		wk.inv[j] = T(math.Exp(-float64(v)))
@@ -89,7 +100,10 @@ func (l *ActNorm[T]) inverseScales(wk *actNormWork[T]) T {
 
 // Forward computes z = (x − loc)·exp(−log_scale) and the constant log-det.
 func (l *ActNorm[T]) Forward(work Work, x, z *Mat[T], ld []T) {
-	wk := work.(*actNormWork[T])
+	l.forward(work.(*actNormWork[T]), x, z, ld)
+}
+
+func (l *ActNorm[T]) forward(wk *actNormWork[T], x, z *Mat[T], ld []T) {
 	d := l.dim
 	wk.x = x
 	ldv := l.inverseScales(wk)
@@ -105,10 +119,13 @@ func (l *ActNorm[T]) Forward(work Work, x, z *Mat[T], ld []T) {
 
 // Backward: dx = dz·exp(−log_scale); dloc = −Σ dx; dlog_scale = −Σ dz⊙z − Σ dld.
 func (l *ActNorm[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
-	wk := work.(*actNormWork[T])
+	l.backward(work.(*actNormWork[T]), dz, dld, dx)
+}
+
+func (l *ActNorm[T]) backward(wk *actNormWork[T], dz *Mat[T], dld []T, dx *Mat[T]) {
 	d := l.dim
 	loc, inv := l.Loc.Value, wk.inv
-	gl, gs := l.Loc.Grad, l.LogScale.Grad
+	gl, gs := wk.grads.of(l.Loc), wk.grads.of(l.LogScale)
 	var lam T
 	for r := 0; r < dz.Rows; r++ {
 		gr, xr := dz.Data[r*d:(r+1)*d], wk.x.Data[r*d:(r+1)*d]
@@ -134,16 +151,19 @@ func (l *ActNorm[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 
 // Inverse computes x = z·exp(log_scale) + loc.
 func (l *ActNorm[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
-	wk := work.(*actNormWork[T])
+	l.inverse(work.(*actNormWork[T]), z, x, ld)
+}
+
+func (l *ActNorm[T]) inverse(wk *actNormWork[T], z, x *Mat[T], ld []T) {
 	d := l.dim
 	loc := l.Loc.Value
-	wk.inv = grow(wk.inv, d) // here: exp(log_scale)
+	wk.iscale = tensor.Grow(wk.iscale, d)
 	var ldv float64
 	for j, v := range l.LogScale.Value {
-		wk.inv[j] = T(math.Exp(float64(v)))
+		wk.iscale[j] = T(math.Exp(float64(v)))
 		ldv -= float64(v)
 	}
-	sc := wk.inv
+	sc := wk.iscale
 	for r := 0; r < z.Rows; r++ {
 		zr, xr := z.Data[r*d:(r+1)*d], x.Data[r*d:(r+1)*d]
 		for j, v := range zr {
@@ -198,9 +218,11 @@ type batchNormWork[T Float] struct {
 	mu       []T // mean used by the last Forward
 	invStd   []T // 1/√(v + eps) per column
 	scale    []T // exp(γ)
+	iscale   []T // Inverse's exp(−γ)·√(v + eps), apart so a pending Backward stays valid
 	sg, sgx  []T // backward scratch: Σ_r dz, Σ_r dz⊙x̂ per column
 	mean, vr []float64
 	training bool // mode of the last Forward
+	grads    gradSet[T]
 }
 
 func newBatchNormFromSpec[T Float](dim int, spec LayerSpec, rng *rand.Rand) (Layer[T], error) {
@@ -263,6 +285,12 @@ func (l *BatchNorm[T]) Training() bool { return l.training }
 // NewWork allocates an empty workspace.
 func (l *BatchNorm[T]) NewWork() Work { return &batchNormWork[T]{} }
 
+// NewOp implements ShardedLayer (a flow with BatchNorm still runs
+// unsharded: the batch statistics must see the whole batch).
+func (l *BatchNorm[T]) NewOp(grads [][]T) Op[T] {
+	return bindOp[T](l, &batchNormWork[T]{grads: bindGrads(l.Params(), grads)})
+}
+
 // Cost reports normalising and scaling each entry (plus the batch
 // statistics in training).
 func (l *BatchNorm[T]) Cost() Cost {
@@ -285,11 +313,14 @@ func (l *BatchNorm[T]) InitFromData(x *Mat[T]) {
 // Forward normalises x with the batch statistics (training) or the running
 // averages (evaluation).
 func (l *BatchNorm[T]) Forward(work Work, x, z *Mat[T], ld []T) {
-	wk := work.(*batchNormWork[T])
+	l.forward(work.(*batchNormWork[T]), x, z, ld)
+}
+
+func (l *BatchNorm[T]) forward(wk *batchNormWork[T], x, z *Mat[T], ld []T) {
 	d, n := l.dim, x.Rows
 	wk.training = l.training
-	wk.invStd, wk.scale = grow(wk.invStd, d), grow(wk.scale, d)
-	wk.mu = grow(wk.mu, d)
+	wk.invStd, wk.scale = tensor.Grow(wk.invStd, d), tensor.Grow(wk.scale, d)
+	wk.mu = tensor.Grow(wk.mu, d)
 	mu := wk.mu
 	ldv := 0.0
 	if l.training && n > 0 {
@@ -336,9 +367,12 @@ func (l *BatchNorm[T]) Forward(work Work, x, z *Mat[T], ld []T) {
 // through the batch mean and variance (and the log-det's dependence on the
 // variance).
 func (l *BatchNorm[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
-	wk := work.(*batchNormWork[T])
+	l.backward(work.(*batchNormWork[T]), dz, dld, dx)
+}
+
+func (l *BatchNorm[T]) backward(wk *batchNormWork[T], dz *Mat[T], dld []T, dx *Mat[T]) {
 	d, n := l.dim, dz.Rows
-	wk.sg, wk.sgx = grow(wk.sg, d), grow(wk.sgx, d)
+	wk.sg, wk.sgx = tensor.Grow(wk.sg, d), tensor.Grow(wk.sgx, d)
 	sg, sgx := wk.sg, wk.sgx
 	clear(sg)
 	clear(sgx)
@@ -354,7 +388,7 @@ func (l *BatchNorm[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 		}
 	}
 	sc, inv := wk.scale, wk.invStd
-	gg, gb := l.LogGamma.Grad, l.Beta.Grad
+	gg, gb := wk.grads.of(l.LogGamma), wk.grads.of(l.Beta)
 	for j := 0; j < d; j++ {
 		gb[j] += sg[j]
 		gg[j] += sc[j]*sgx[j] + lam
@@ -388,17 +422,20 @@ func (l *BatchNorm[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 // Inverse computes x = (z − β)·exp(−γ)·√(v + eps) + μ with the running
 // averages, whatever the mode.
 func (l *BatchNorm[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
+	l.inverse(work.(*batchNormWork[T]), z, x, ld)
+}
+
+func (l *BatchNorm[T]) inverse(wk *batchNormWork[T], z, x *Mat[T], ld []T) {
 	d := l.dim
-	wk := work.(*batchNormWork[T])
-	wk.scale = grow(wk.scale, d) // here: exp(−γ)·√(v + eps)
+	wk.iscale = tensor.Grow(wk.iscale, d)
 	ldv := 0.0
 	for j := 0; j < d; j++ {
 		v := float64(l.RunningVar[j]) + l.eps
 		g := float64(l.LogGamma.Value[j])
-		wk.scale[j] = T(math.Exp(-g) * math.Sqrt(v))
+		wk.iscale[j] = T(math.Exp(-g) * math.Sqrt(v))
 		ldv += g - 0.5*math.Log(v)
 	}
-	beta, mu, sc := l.Beta.Value, l.RunningMean, wk.scale
+	beta, mu, sc := l.Beta.Value, l.RunningMean, wk.iscale
 	for r := 0; r < z.Rows; r++ {
 		zr, xr := z.Data[r*d:(r+1)*d], x.Data[r*d:(r+1)*d]
 		for j, v := range zr {
@@ -414,7 +451,7 @@ func (l *BatchNorm[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
 // (two passes, float64 accumulation), reusing mean and vr when large enough.
 func slColumnMoments[T Float](x *Mat[T], mean, vr []float64) ([]float64, []float64) {
 	d, n := x.Cols, x.Rows
-	mean, vr = slGrowF64(mean, d), slGrowF64(vr, d)
+	mean, vr = tensor.Grow(mean, d), tensor.Grow(vr, d)
 	clear(mean)
 	clear(vr)
 	for r := 0; r < n; r++ {

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"reflect"
 	"runtime"
 
 	"github.com/autonf/autonf/tensor"
@@ -10,14 +11,20 @@ import (
 // hand-off costs more than the second core gains.
 const minShardRows = 64
 
-// parallel holds the replicas of a flow for data parallelism. Replica r
-// has the same architecture, its own workspaces and gradient buffers, and
-// parameter values copied from the master before every sharded call.
+// parallel holds the shards of a flow for data parallelism. When every
+// layer is a ShardedLayer, shard r runs the master's own layers (the same
+// parameters) with its own workspaces, bound to its own flat gradient
+// buffer grads[r] (laid out as the master's GradData), and the reduce is
+// one vector add per shard. Otherwise shard r is a replica built from the
+// spec, with its own parameters copied from the master before every
+// sharded call (see replicable).
 type parallel[T Float] struct {
 	replicas []*Flow[T]
+	shared   bool  // shards share the master's layers
+	grads    [][]T // shared: each shard's gradient buffer
 	jobs     []chan parJob[T]
 	done     chan parResult
-	params   [][]NamedParam[T] // replicas' parameter lists
+	params   [][]NamedParam[T] // replicas' parameter lists (replica mode)
 	training bool
 	view0    Mat[T] // the master's shard view, reused
 }
@@ -56,10 +63,120 @@ func (f *Flow[T]) shards(rows int) int {
 		w = runtime.GOMAXPROCS(0)
 	}
 	w = min(w, rows/minShardRows)
-	if w <= 1 || f.hasBatchNorm() {
+	if w <= 1 || f.hasBatchNorm() || !(f.shardable() || f.replicable()) {
 		return 1
 	}
 	return w
+}
+
+// shardable reports whether every layer is bindable.
+func (f *Flow[T]) shardable() bool {
+	if f.sharedOK != 0 {
+		return f.sharedOK > 0
+	}
+	f.sharedOK = -1
+	for _, l := range f.Layers {
+		if !bindable(l) {
+			return false
+		}
+	}
+	f.sharedOK = 1
+	return true
+}
+
+// bindable reports whether l binds ops to shard gradient buffers: it is a
+// ShardedLayer, and for a Chain so is every sub-layer.
+func bindable[T Float](l Layer[T]) bool {
+	if c, ok := l.(*Chain[T]); ok {
+		for _, s := range c.Layers {
+			if !bindable(s) {
+				return false
+			}
+		}
+		return true
+	}
+	_, ok := l.(ShardedLayer[T])
+	return ok
+}
+
+// newShard makes a flow that runs f's layers with its own workspaces and
+// activations, its gradients added into g (laid out as f's Params). Only
+// the parallel machinery uses it: its Params and ZeroGrad would speak of
+// f's storage.
+func (f *Flow[T]) newShard(g []T) *Flow[T] {
+	s := &Flow[T]{Dim: f.Dim, Base: f.Base, Name: f.Name, Layers: f.Layers, Workers: 1}
+	off := 0
+	view := func(p *Param[T]) []T {
+		k := len(p.Value)
+		v := g[off : off+k : off+k]
+		off += k
+		return v
+	}
+	s.ops = make([]Op[T], len(f.Layers))
+	s.acts = make([]*Mat[T], len(f.Layers))
+	s.lds = make([][]T, len(f.Layers))
+	for i, l := range f.Layers {
+		ps := l.Params()
+		gs := make([][]T, len(ps))
+		for j, p := range ps {
+			gs[j] = view(p)
+		}
+		s.ops[i] = l.(ShardedLayer[T]).NewOp(gs)
+		s.acts[i] = &Mat[T]{}
+	}
+	if f.BaseMean != nil {
+		m, ls := *f.BaseMean, *f.BaseLogStd
+		m.Grad, ls.Grad = view(f.BaseMean), view(f.BaseLogStd)
+		s.BaseMean, s.BaseLogStd = &m, &ls
+	}
+	s.gA, s.gB = &Mat[T]{}, &Mat[T]{}
+	s.batchNorm, s.sharedOK, s.replicas = -1, 1, 1
+	return s
+}
+
+// replicable reports whether the flow's replicas, built from its spec,
+// are the same layers as the flow's own: same concrete types (chains
+// followed) and the same parameters. A layer of an unregistered type, or a
+// wrapper that reports the wrapped layer's spec, is not; such a flow runs
+// unsharded (correct, on one core) rather than panicking or silently
+// computing with different layers in the other shards.
+func (f *Flow[T]) replicable() bool {
+	if f.replicas != 0 {
+		return f.replicas > 0
+	}
+	f.replicas = -1
+	r, err := Build[T](f.Spec(), nil)
+	if err != nil || !sameLayers(f.Layers, r.Layers) {
+		return false
+	}
+	a, b := f.paramList(), r.Params()
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].Name != b[i].Name || len(a[i].Value) != len(b[i].Value) {
+			return false
+		}
+	}
+	f.replicas = 1
+	return true
+}
+
+// sameLayers reports whether a and b have the same concrete layer types,
+// position by position (chains compared recursively).
+func sameLayers[T Float](a, b []Layer[T]) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if reflect.TypeOf(a[i]) != reflect.TypeOf(b[i]) {
+			return false
+		}
+		if ca, ok := a[i].(*Chain[T]); ok && !sameLayers(ca.Layers, b[i].(*Chain[T]).Layers) {
+			return false
+		}
+	}
+	return true
 }
 
 func (f *Flow[T]) hasBatchNorm() bool {
@@ -88,25 +205,43 @@ func (f *Flow[T]) replicasFor(w int) *parallel[T] {
 		f.par = &parallel[T]{done: make(chan parResult, 16)}
 	}
 	p := f.par
+	if len(p.replicas) == 0 {
+		p.shared = f.shardable()
+	}
 	for len(p.replicas) < w-1 {
-		r, err := Build[T](f.Spec(), nil)
-		if err != nil {
-			panic("flow: cannot replicate a flow built from its own spec: " + err.Error())
+		var r *Flow[T]
+		if p.shared {
+			g := make([]T, f.NumParams())
+			r = f.newShard(g)
+			p.grads = append(p.grads, g)
+		} else {
+			var err error
+			if r, err = Build[T](f.Spec(), nil); err != nil {
+				panic("flow: cannot replicate a flow built from its own spec: " + err.Error())
+			}
+			r.Workers = 1
+			p.params = append(p.params, r.Params())
 		}
-		r.Workers = 1
 		jobs := make(chan parJob[T], 1)
 		p.replicas = append(p.replicas, r)
 		p.jobs = append(p.jobs, jobs)
-		p.params = append(p.params, r.Params())
 		go replicaLoop(r, jobs, p.done)
 		// The worker goroutine holds only the replica and the channels;
 		// when the master flow is collected, closing the job channel ends it.
 		runtime.AddCleanup(f, func(c chan parJob[T]) { close(c) }, jobs)
 	}
-	master := f.Params()
+	if p.shared {
+		return p // the shards compute with the master's parameters
+	}
+	master := f.paramList()
+	flat := f.flat()
 	for r := 0; r < w-1; r++ {
-		for i, mp := range master {
-			copy(p.params[r][i].Value, mp.Value)
+		if rp := p.replicas[r]; flat && rp.flat() {
+			copy(rp.theta, f.theta)
+		} else {
+			for i, mp := range master {
+				copy(p.params[r][i].Value, mp.Value)
+			}
 		}
 		p.replicas[r].SetTraining(p.training)
 	}
@@ -155,8 +290,10 @@ func (p *parallel[T]) collect(w int, sum float64, err error) (float64, error) {
 func (f *Flow[T]) parallelNLLGrad(x *Mat[T], w int) (float64, error) {
 	p := f.replicasFor(w)
 	for r := 0; r < w-1; r++ {
-		for _, q := range p.params[r] {
-			clear(q.Grad)
+		if p.shared {
+			clear(p.grads[r])
+		} else {
+			p.replicas[r].ZeroGrad()
 		}
 	}
 	n := x.Rows
@@ -169,14 +306,30 @@ func (f *Flow[T]) parallelNLLGrad(x *Mat[T], w int) (float64, error) {
 	p.view0 = rows(x, lo0, hi0)
 	sum, err := f.nllGrad(&p.view0, n)
 	sum, err = p.collect(w, sum, err)
-	// Reduce the replicas' gradients into the master's.
-	master := f.Params()
+	// Reduce the shards' gradients into the master's: one vector add per
+	// shard over the flat gradient buffers.
+	master := f.paramList()
+	flat := f.flat()
 	for r := 0; r < w-1; r++ {
-		for i, q := range p.params[r] {
-			g := master[i].Grad
-			for k, v := range q.Grad {
-				g[k] += v
+		if p.shared {
+			if flat {
+				addInto(f.grad, p.grads[r])
+				continue
 			}
+			off := 0
+			for _, mp := range master {
+				k := len(mp.Grad)
+				addInto(mp.Grad, p.grads[r][off:off+k])
+				off += k
+			}
+			continue
+		}
+		if rp := p.replicas[r]; flat && rp.flat() {
+			addInto(f.grad, rp.grad)
+			continue
+		}
+		for i, q := range p.params[r] {
+			addInto(master[i].Grad, q.Grad)
 		}
 	}
 	return sum / float64(n), err

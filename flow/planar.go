@@ -2,12 +2,13 @@ package flow
 
 import (
 	"fmt"
+	"github.com/autonf/autonf/tensor"
 	"math"
 	"math/rand/v2"
 )
 
 func init() {
-	Register("planar", newPlanarFromSpec[float32], newPlanarFromSpec[float64])
+	RegisterType(LayerType{Name: "planar", Fields: []string{}}, newPlanarFromSpec[float32], newPlanarFromSpec[float64])
 }
 
 // Planar is the planar flow of Rezende & Mohamed (2015) applied in the
@@ -48,6 +49,7 @@ type planarWork[T Float] struct {
 	gu       []T // Σ_r dz_r·h_r, backward scratch
 	h, hp, g []T // per row: tanh(a), 1 − tanh²(a), 1 + q·(1 − tanh²(a))
 	co       planarCoef
+	grads    gradSet[T]
 }
 
 // planarCoef are the scalars of the reparameterisation.
@@ -90,7 +92,14 @@ func (l *Planar[T]) Spec() LayerSpec { return LayerSpec{Type: "planar"} }
 func (l *Planar[T]) Params() []*Param[T] { return []*Param[T]{l.U, l.W, l.B} }
 
 // NewWork allocates an empty workspace.
-func (l *Planar[T]) NewWork() Work { return &planarWork[T]{} }
+func (l *Planar[T]) NewWork() Work { return l.work(nil) }
+
+// NewOp implements ShardedLayer.
+func (l *Planar[T]) NewOp(grads [][]T) Op[T] { return bindOp[T](l, l.work(grads)) }
+
+func (l *Planar[T]) work(grads [][]T) *planarWork[T] {
+	return &planarWork[T]{grads: bindGrads(l.Params(), grads)}
+}
 
 // Cost reports the static cost, at 2 FLOPs per multiply-add (the MLP
 // convention); the inverse counts about six Newton iterations.
@@ -120,7 +129,7 @@ func (l *Planar[T]) coef(uhat []T) planarCoef {
 		copy(uhat, u)
 		return co
 	}
-	m := slSoftplus(wu) - 1
+	m := tensor.Softplus(wu) - 1
 	co.q, co.dq = m, slSigmoid(wu)
 	co.c = (m - wu) / s
 	c := T(co.c)
@@ -132,11 +141,14 @@ func (l *Planar[T]) coef(uhat []T) planarCoef {
 
 // Forward computes z = x + û·tanh(wᵀx + b) and its log-det.
 func (l *Planar[T]) Forward(work Work, x, z *Mat[T], ld []T) {
-	wk := work.(*planarWork[T])
+	l.forward(work.(*planarWork[T]), x, z, ld)
+}
+
+func (l *Planar[T]) forward(wk *planarWork[T], x, z *Mat[T], ld []T) {
 	d, n := l.dim, x.Rows
 	wk.x = x
-	wk.uhat = grow(wk.uhat, d)
-	wk.h, wk.hp, wk.g = grow(wk.h, n), grow(wk.hp, n), grow(wk.g, n)
+	wk.uhat = tensor.Grow(wk.uhat, d)
+	wk.h, wk.hp, wk.g = tensor.Grow(wk.h, n), tensor.Grow(wk.hp, n), tensor.Grow(wk.g, n)
 	wk.co = l.coef(wk.uhat)
 	q := T(wk.co.q)
 	w, b, uhat := l.W.Value, l.B.Value[0], wk.uhat
@@ -160,14 +172,17 @@ func (l *Planar[T]) Forward(work Work, x, z *Mat[T], ld []T) {
 // Backward propagates dL/dz and dL/dld through the planar map and the
 // reparameterisation of û.
 func (l *Planar[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
-	wk := work.(*planarWork[T])
+	l.backward(work.(*planarWork[T]), dz, dld, dx)
+}
+
+func (l *Planar[T]) backward(wk *planarWork[T], dz *Mat[T], dld []T, dx *Mat[T]) {
 	d, n := l.dim, dz.Rows
 	x, uhat := wk.x, wk.uhat
 	co := wk.co
 	q := T(co.q)
 	u, w := l.U.Value, l.W.Value
-	gw, gb := l.W.Grad, l.B.Grad
-	wk.gu = grow(wk.gu, d)
+	gw, gb := wk.grads.of(l.W), wk.grads.of(l.B)
+	wk.gu = tensor.Grow(wk.gu, d)
 	gu := wk.gu
 	clear(gu)
 	var dq, db T // dL/dq through the log-det, dL/db
@@ -197,7 +212,7 @@ func (l *Planar[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 		}
 	}
 	gb[0] += db
-	gU := l.U.Grad
+	gU := wk.grads.of(l.U)
 	// û = u + c·w, q = m(wᵀu), c = (m(wᵀu) − wᵀu)/‖w‖².
 	sig := T(co.dq)
 	if co.zeroW {
@@ -222,9 +237,12 @@ func (l *Planar[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 // Inverse solves z = x + û·tanh(wᵀx + b) for x row by row (see the type's
 // documentation for the method and tolerance).
 func (l *Planar[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
-	wk := work.(*planarWork[T])
+	l.inverse(work.(*planarWork[T]), z, x, ld)
+}
+
+func (l *Planar[T]) inverse(wk *planarWork[T], z, x *Mat[T], ld []T) {
 	d := l.dim
-	wk.uhat = grow(wk.uhat, d)
+	wk.uhat = tensor.Grow(wk.uhat, d)
 	co := l.coef(wk.uhat)
 	w, uhat := l.W.Value, wk.uhat
 	b := float64(l.B.Value[0])
@@ -277,14 +295,6 @@ func planarSolve(t, q, b float64) float64 {
 		a = next
 	}
 	return a
-}
-
-// slSoftplus is log(1 + eˣ), computed without overflow.
-func slSoftplus(x float64) float64 {
-	if x > 0 {
-		return x + math.Log1p(math.Exp(-x))
-	}
-	return math.Log1p(math.Exp(x))
 }
 
 // slSoftplusInv is the inverse of softplus: log(eʸ − 1), y > 0.

@@ -2,6 +2,7 @@ package flow
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,7 +38,7 @@ func mafN(n int) func(int) []LayerSpec {
 			if i%2 == 1 {
 				order = "reversed"
 			}
-			ls = append(ls, LayerSpec{Type: "maf", Hidden: hidden2x256, Order: order})
+			ls = append(ls, LayerSpec{Type: "maf", Hidden: slices.Clone(hidden2x256), Order: order})
 		}
 		return ls
 	}
@@ -51,7 +52,7 @@ func realNVPN(n int) func(int) []LayerSpec {
 			if i%2 == 1 {
 				mask = "odd"
 			}
-			ls = append(ls, LayerSpec{Type: "affine-coupling", Hidden: hidden2x256, Mask: mask})
+			ls = append(ls, LayerSpec{Type: "affine-coupling", Hidden: slices.Clone(hidden2x256), Mask: mask})
 		}
 		return ls
 	}
@@ -60,7 +61,7 @@ func realNVPN(n int) func(int) []LayerSpec {
 // CandidateBlock is the AutoNF paper's unit: a reverse permutation and an LU
 // linear layer before the nonlinear transform typ.
 func CandidateBlock(typ string, hidden []int, bins int) []LayerSpec {
-	t := LayerSpec{Type: typ, Hidden: hidden}
+	t := LayerSpec{Type: typ, Hidden: slices.Clone(hidden)}
 	if strings.HasPrefix(typ, "nsf") {
 		t.Bins = bins
 	}

@@ -2,12 +2,13 @@ package flow
 
 import (
 	"fmt"
+	"github.com/autonf/autonf/tensor"
 	"math"
 	"math/rand/v2"
 )
 
 func init() {
-	Register("radial", newRadialFromSpec[float32], newRadialFromSpec[float64])
+	RegisterType(LayerType{Name: "radial", Fields: []string{}}, newRadialFromSpec[float32], newRadialFromSpec[float64])
 }
 
 // Radial is the radial flow of Rezende & Mohamed (2015) applied in the
@@ -38,10 +39,11 @@ type Radial[T Float] struct {
 
 // radialWork holds one application's activations.
 type radialWork[T Float] struct {
-	x    *Mat[T]
-	r, h []float64 // per row ‖x − x0‖ and 1/(α + r)
-	v    []T       // backward scratch (D)
-	ab   radialAB
+	x     *Mat[T]
+	r, h  []float64 // per row ‖x − x0‖ and 1/(α + r)
+	v     []T       // backward scratch (D)
+	ab    radialAB
+	grads gradSet[T]
 }
 
 // radialAB are α, β and the derivatives of the softplus maps.
@@ -81,7 +83,14 @@ func (l *Radial[T]) Spec() LayerSpec { return LayerSpec{Type: "radial"} }
 func (l *Radial[T]) Params() []*Param[T] { return []*Param[T]{l.X0, l.AlphaRaw, l.BetaRaw} }
 
 // NewWork allocates an empty workspace.
-func (l *Radial[T]) NewWork() Work { return &radialWork[T]{} }
+func (l *Radial[T]) NewWork() Work { return l.work(nil) }
+
+// NewOp implements ShardedLayer.
+func (l *Radial[T]) NewOp(grads [][]T) Op[T] { return bindOp[T](l, l.work(grads)) }
+
+func (l *Radial[T]) work(grads [][]T) *radialWork[T] {
+	return &radialWork[T]{grads: bindGrads(l.Params(), grads)}
+}
 
 // Cost reports the static cost, at 2 FLOPs per multiply-add (the MLP
 // convention).
@@ -97,16 +106,19 @@ func (l *Radial[T]) Cost() Cost {
 
 func (l *Radial[T]) ab() radialAB {
 	ar, br := float64(l.AlphaRaw.Value[0]), float64(l.BetaRaw.Value[0])
-	a := slSoftplus(ar)
-	return radialAB{alpha: a, beta: slSoftplus(br) - a, sa: slSigmoid(ar), sb: slSigmoid(br)}
+	a := tensor.Softplus(ar)
+	return radialAB{alpha: a, beta: tensor.Softplus(br) - a, sa: slSigmoid(ar), sb: slSigmoid(br)}
 }
 
 // Forward computes z = x + βh(x − x0) and its log-det.
 func (l *Radial[T]) Forward(work Work, x, z *Mat[T], ld []T) {
-	wk := work.(*radialWork[T])
+	l.forward(work.(*radialWork[T]), x, z, ld)
+}
+
+func (l *Radial[T]) forward(wk *radialWork[T], x, z *Mat[T], ld []T) {
 	d, n := l.dim, x.Rows
 	wk.x = x
-	wk.r, wk.h = slGrowF64(wk.r, n), slGrowF64(wk.h, n)
+	wk.r, wk.h = tensor.Grow(wk.r, n), tensor.Grow(wk.h, n)
 	ab := l.ab()
 	wk.ab = ab
 	alpha, beta := ab.alpha, ab.beta
@@ -133,13 +145,16 @@ func (l *Radial[T]) Forward(work Work, x, z *Mat[T], ld []T) {
 
 // Backward propagates dL/dz and dL/dld through the radial map.
 func (l *Radial[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
-	wk := work.(*radialWork[T])
+	l.backward(work.(*radialWork[T]), dz, dld, dx)
+}
+
+func (l *Radial[T]) backward(wk *radialWork[T], dz *Mat[T], dld []T, dx *Mat[T]) {
 	d, n := l.dim, dz.Rows
 	x, x0 := wk.x, l.X0.Value
 	alpha, beta := wk.ab.alpha, wk.ab.beta
 	dm1 := float64(d - 1)
-	gx0 := l.X0.Grad
-	wk.v = grow(wk.v, d)
+	gx0 := wk.grads.of(l.X0)
+	wk.v = tensor.Grow(wk.v, d)
 	v := wk.v
 	var dAlpha, dBeta float64 // dL/dα, dL/dβ
 	for r := 0; r < n; r++ {
@@ -175,12 +190,16 @@ func (l *Radial[T]) Backward(work Work, dz *Mat[T], dld []T, dx *Mat[T]) {
 		}
 	}
 	// α = softplus(α̂), β = softplus(β̂) − α.
-	l.AlphaRaw.Grad[0] += T((dAlpha - dBeta) * wk.ab.sa)
-	l.BetaRaw.Grad[0] += T(dBeta * wk.ab.sb)
+	wk.grads.of(l.AlphaRaw)[0] += T((dAlpha - dBeta) * wk.ab.sa)
+	wk.grads.of(l.BetaRaw)[0] += T(dBeta * wk.ab.sb)
 }
 
 // Inverse maps z back to x analytically (see the type's documentation).
 func (l *Radial[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
+	l.inverse(work.(*radialWork[T]), z, x, ld)
+}
+
+func (l *Radial[T]) inverse(_ *radialWork[T], z, x *Mat[T], ld []T) {
 	d := l.dim
 	ab := l.ab()
 	alpha, beta := ab.alpha, ab.beta
@@ -218,11 +237,4 @@ func (l *Radial[T]) Inverse(work Work, z, x *Mat[T], ld []T) {
 			ld[r] = T(dm1*math.Log1p(beta*h) + math.Log1p(beta*alpha*h*h))
 		}
 	}
-}
-
-func slGrowF64(s []float64, n int) []float64 {
-	if cap(s) < n {
-		return make([]float64, n)
-	}
-	return s[:n]
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"reflect"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -46,6 +48,64 @@ type LayerSpec struct {
 
 	// Chains: the sub-layers applied in order (type "chain").
 	Layers []LayerSpec `json:"layers,omitempty"`
+}
+
+// SpecFields lists the JSON names of LayerSpec's hyperparameter fields
+// (every field but "type"), in declaration order.
+func SpecFields() []string {
+	t := reflect.TypeFor[LayerSpec]()
+	var out []string
+	for i := range t.NumField() {
+		if name := jsonName(t.Field(i)); name != "type" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func jsonName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	return name
+}
+
+// setFields lists the JSON names of the hyperparameter fields of s that
+// are set (not zero).
+func (s LayerSpec) setFields() []string {
+	v := reflect.ValueOf(s)
+	t := v.Type()
+	var out []string
+	for i := range t.NumField() {
+		if name := jsonName(t.Field(i)); name != "type" && !v.Field(i).IsZero() {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// Clone returns a deep copy of s (no slice shared with s).
+func (s LayerSpec) Clone() LayerSpec {
+	c := s
+	c.Hidden = slices.Clone(s.Hidden)
+	c.Perm = slices.Clone(s.Perm)
+	if s.Layers != nil {
+		c.Layers = make([]LayerSpec, len(s.Layers))
+		for i, l := range s.Layers {
+			c.Layers[i] = l.Clone()
+		}
+	}
+	return c
+}
+
+// Clone returns a deep copy of s.
+func (s *Spec) Clone() *Spec {
+	c := *s
+	if s.Layers != nil {
+		c.Layers = make([]LayerSpec, len(s.Layers))
+		for i, l := range s.Layers {
+			c.Layers[i] = l.Clone()
+		}
+	}
+	return &c
 }
 
 // Spec describes a whole flow: dimension, base distribution and layers in

@@ -2,8 +2,8 @@ package flow
 
 import (
 	"fmt"
+	"github.com/autonf/autonf/tensor"
 	"math"
-	"unsafe"
 )
 
 // Defaults of the rational-quadratic spline (Durkan et al. 2019, "Neural
@@ -111,27 +111,6 @@ func (s *Spline[T]) ScratchLen() int { return s.scratch }
 // direction (transcendentals counted as 10), for Cost.
 func (s *Spline[T]) FLOPs() float64 { return float64(2*10*s.k+8*s.k) + 120 }
 
-// softmaxInto writes softmax(u) into p (float64 maths, max-subtracted).
-// float32 splines take spline_f32.go's path instead.
-func softmaxInto[T Float](u, p []T) {
-	m := u[0]
-	for _, v := range u[1:] {
-		if v > m {
-			m = v
-		}
-	}
-	var sum float64
-	for i, v := range u {
-		e := math.Exp(float64(v - m))
-		sum += e
-		p[i] = T(e)
-	}
-	inv := T(1 / sum)
-	for i := range p {
-		p[i] *= inv
-	}
-}
-
 // deriv returns minD + softplus(u + c) and its derivative
 // sigmoid(u + c), without overflow for any u.
 func (s *Spline[T]) deriv(u T) (d, slope T) {
@@ -151,12 +130,28 @@ func (s *Spline[T]) deriv(u T) (d, slope T) {
 	return T(s.minD + sp), T(sg)
 }
 
+// knotDerivs returns the derivatives at the knots of bin k and their
+// softplus slopes (1 and 0 at the fixed knots ±B).
+func (s *Spline[T]) knotDerivs(theta []T, k int) (d0, d1, sg0, sg1 T) {
+	K := s.k
+	d0, d1 = 1, 1
+	if k > 0 {
+		d0, sg0 = s.deriv(theta[2*K+k-1])
+	}
+	if k < K-1 {
+		d1, sg1 = s.deriv(theta[2*K+k])
+	}
+	return
+}
+
 // Forward maps x through the spline with parameters theta (len ≥ P) and
 // returns y and log dy/dx. scr (len ≥ ScratchLen) receives what Backward
 // needs.
 func (s *Spline[T]) Forward(x T, theta, scr []T) (y, ld T) {
-	if is32[T]() {
-		y, ld := s.f32.forward(float32(x), asF32(theta), asF32(scr))
+	if tensor.Is32[T]() {
+		t32, _ := tensor.As32(theta)
+		s32, _ := tensor.As32(scr)
+		y, ld := s.f32.forward(float32(x), t32, s32)
 		return T(y), T(ld)
 	}
 	K := s.k
@@ -166,45 +161,45 @@ func (s *Spline[T]) Forward(x T, theta, scr []T) (y, ld T) {
 		return x, 0
 	}
 	p, q := scr[:K:K], scr[K:2*K:2*K]
-	softmaxInto(theta[:K], p)
-	softmaxInto(theta[K:2*K], q)
-
-	// Bin search on the x knots (clamped to [0, K−1]), with the matching y
-	// knot from the height prefix sums.
-	xk, yk := -s.bound, -s.bound
-	k := 0
-	for ; k < K-1; k++ {
-		nx := xk + s.twoB*(s.minW+s.scaleW*p[k])
-		if x < nx {
-			break
-		}
-		xk = nx
-		yk += s.twoB * (s.minH + s.scaleH*q[k])
-	}
-	var wb, hb T
-	if k == K-1 {
-		wb, hb = s.bound-xk, s.bound-yk
-	} else {
-		wb = s.twoB * (s.minW + s.scaleW*p[k])
-		hb = s.twoB * (s.minH + s.scaleH*q[k])
-	}
-	d0, sg0 := T(1), T(0)
-	if k > 0 {
-		d0, sg0 = s.deriv(theta[2*K+k-1])
-	}
-	d1, sg1 := T(1), T(0)
-	if k < K-1 {
-		d1, sg1 = s.deriv(theta[2*K+k])
-	}
+	tensor.Softmax(theta[:K], p)
+	tensor.Softmax(theta[K:2*K], q)
+	k, xk, yk, wb, hb := splineBin(x, p, q, s.bound, s.twoB, s.minW, s.scaleW, s.minH, s.scaleH)
+	d0, d1, sg0, sg1 := s.knotDerivs(theta, k)
 	xi := (x - xk) / wb
 	xi = min(max(xi, 0), 1)
 	loc[0], loc[1], loc[2], loc[3] = T(k), xi, wb, hb
 	loc[4], loc[5], loc[6], loc[7] = d0, d1, sg0, sg1
-	return s.eval(xi, yk, wb, hb, d0, d1)
+	return splineEval(xi, yk, wb, hb, d0, d1)
 }
 
-// eval returns y and log dy/dx at position ξ of a bin.
-func (s *Spline[T]) eval(xi, yk, wb, hb, d0, d1 T) (y, ld T) {
+// splineBin is the spline's one bin search, for both directions and both
+// precisions. It finds the bin of v on the knots whose spacing comes from
+// the fractions a (knot i+1 = knot i + 2B·(minA + scaleA·a[i]), from −B),
+// clamped to [0, K−1] (K = len(a)), and returns the bin k, its knot ak on
+// v's axis, the matching knot bk on the other axis (fractions b), and the
+// bin's extent wa and wb on the two axes. Forward searches the x knots
+// (a = widths, b = heights), Inverse the y knots (the roles swapped).
+func splineBin[T Float](v T, a, b []T, bound, twoB, minA, scaleA, minB, scaleB T) (k int, ak, bk, wa, wb T) {
+	K := len(a)
+	b = b[:K]
+	ak, bk = -bound, -bound
+	for ; k < K-1; k++ {
+		na := ak + twoB*(minA+scaleA*a[k])
+		if v < na {
+			break
+		}
+		ak = na
+		bk += twoB * (minB + scaleB*b[k])
+	}
+	if k == K-1 {
+		return k, ak, bk, bound - ak, bound - bk
+	}
+	return k, ak, bk, twoB * (minA + scaleA*a[k]), twoB * (minB + scaleB*b[k])
+}
+
+// splineEval returns y and log dy/dx at position ξ of a bin (tensor.Log:
+// float32 or math).
+func splineEval[T Float](xi, yk, wb, hb, d0, d1 T) (y, ld T) {
 	sl := hb / wb
 	t := xi * (1 - xi)
 	om := 1 - xi
@@ -212,8 +207,28 @@ func (s *Spline[T]) eval(xi, yk, wb, hb, d0, d1 T) (y, ld T) {
 	den := sl + (d0+d1-2*sl)*t
 	y = yk + num/den
 	m := d1*xi*xi + 2*sl*t + d0*om*om
-	ld = T(math.Log(float64(sl * sl * m / (den * den))))
-	return y, ld
+	return y, tensor.Log(sl * sl * m / (den * den))
+}
+
+// splineSolve returns the position ξ in a bin (width wb, height hb, knot
+// derivatives d0, d1) at which the spline rises by dy: the root of the
+// bin's quadratic in the numerically stable form 2c/(−b−√(b²−4ac)), with
+// the discriminant clamped at 0 and ξ clamped to [0, 1].
+func splineSolve[T Float](dy, wb, hb, d0, d1 T) T {
+	sl := hb / wb
+	e := d0 + d1 - 2*sl
+	qa := hb*(sl-d0) + dy*e
+	qb := hb*d0 - dy*e
+	qc := -sl * dy
+	disc := max(qb*qb-4*qa*qc, 0)
+	den := -qb - T(math.Sqrt(float64(disc)))
+	var xi T
+	if den < 0 {
+		xi = 2 * qc / den
+	} else if dy > 0 { // unreachable for valid bins; stay finite
+		xi = 1
+	}
+	return min(max(xi, 0), 1)
 }
 
 // Backward takes dL/dy and dL/d(log-det) for the element whose Forward
@@ -299,8 +314,10 @@ func (s *Spline[T]) softmaxGrad(p []T, k int, gk, gc T, du []T) {
 // and log dy/dx at x (the value Forward reports). scr (len ≥ ScratchLen)
 // is overwritten.
 func (s *Spline[T]) Inverse(y T, theta, scr []T) (x, ld T) {
-	if is32[T]() {
-		x, ld := s.f32.inverse(float32(y), asF32(theta), asF32(scr))
+	if tensor.Is32[T]() {
+		t32, _ := tensor.As32(theta)
+		s32, _ := tensor.As32(scr)
+		x, ld := s.f32.inverse(float32(y), t32, s32)
 		return T(x), T(ld)
 	}
 	K := s.k
@@ -308,54 +325,12 @@ func (s *Spline[T]) Inverse(y T, theta, scr []T) (x, ld T) {
 		return y, 0
 	}
 	p, q := scr[:K:K], scr[K:2*K:2*K]
-	softmaxInto(theta[:K], p)
-	softmaxInto(theta[K:2*K], q)
-	xk, yk := -s.bound, -s.bound
-	k := 0
-	for ; k < K-1; k++ {
-		ny := yk + s.twoB*(s.minH+s.scaleH*q[k])
-		if y < ny {
-			break
-		}
-		yk = ny
-		xk += s.twoB * (s.minW + s.scaleW*p[k])
-	}
-	var wb, hb T
-	if k == K-1 {
-		wb, hb = s.bound-xk, s.bound-yk
-	} else {
-		wb = s.twoB * (s.minW + s.scaleW*p[k])
-		hb = s.twoB * (s.minH + s.scaleH*q[k])
-	}
-	d0, d1 := T(1), T(1)
-	if k > 0 {
-		d0, _ = s.deriv(theta[2*K+k-1])
-	}
-	if k < K-1 {
-		d1, _ = s.deriv(theta[2*K+k])
-	}
-	sl := hb / wb
-	dy := y - yk
-	e := d0 + d1 - 2*sl
-	qa := hb*(sl-d0) + dy*e
-	qb := hb*d0 - dy*e
-	qc := -sl * dy
-	disc := max(qb*qb-4*qa*qc, 0)
-	den := -qb - T(math.Sqrt(float64(disc)))
-	var xi T
-	if den < 0 {
-		xi = 2 * qc / den
-	} else if dy > 0 { // unreachable for valid bins; stay finite
-		xi = 1
-	}
-	xi = min(max(xi, 0), 1)
+	tensor.Softmax(theta[:K], p)
+	tensor.Softmax(theta[K:2*K], q)
+	k, yk, xk, hb, wb := splineBin(y, q, p, s.bound, s.twoB, s.minH, s.scaleH, s.minW, s.scaleW)
+	d0, d1, _, _ := s.knotDerivs(theta, k)
+	xi := splineSolve(y-yk, wb, hb, d0, d1)
 	x = xk + xi*wb
-	_, ld = s.eval(xi, yk, wb, hb, d0, d1)
+	_, ld = splineEval(xi, yk, wb, hb, d0, d1)
 	return x, ld
-}
-
-// is32 reports whether T is float32 (resolved at compile time per shape).
-func is32[T Float]() bool {
-	var z T
-	return unsafe.Sizeof(z) == 4
 }

@@ -2,7 +2,6 @@ package flow
 
 import (
 	"math"
-	"unsafe"
 
 	"github.com/autonf/autonf/tensor"
 )
@@ -16,11 +15,6 @@ import (
 type spline32 struct {
 	k                                                   int
 	bound, twoB, minW, minH, scaleW, scaleH, minD, dOff float32
-}
-
-// asF32 reinterprets a []T as []float32; only for T of size 4.
-func asF32[T Float](v []T) []float32 {
-	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(v))), len(v))
 }
 
 // params normalises theta: softmax(theta[0:K]) into scr[0:K],
@@ -48,27 +42,8 @@ func (s *spline32) params(theta, scr []float32, d, sl *[8]float32) {
 		copy(scr[:K], out[:K])
 		copy(scr[K:2*K], out[8:8+K])
 	default:
-		softmax32(theta[:K], scr[:K])
-		softmax32(theta[K:2*K], scr[K:2*K])
-	}
-}
-
-// softmax32 writes softmax(u) into p (float32, summed in float64).
-func softmax32(u, p []float32) {
-	p = p[:len(u)]
-	m := u[0]
-	for _, v := range u[1:] {
-		m = max(m, v)
-	}
-	var sum float64 // see tensor.SoftmaxSoftplus8
-	for i, v := range u {
-		e := tensor.Exp32(v - m)
-		sum += float64(e)
-		p[i] = e
-	}
-	inv := float32(1 / sum)
-	for i := range p {
-		p[i] *= inv
+		tensor.Softmax(theta[:K], scr[:K])
+		tensor.Softmax(theta[K:2*K], scr[K:2*K])
 	}
 }
 
@@ -84,27 +59,6 @@ func (s *spline32) deriv(u float32) (d, slope float32) {
 	return s.minD + tensor.Log1p32(e), e / (1 + e)
 }
 
-// knots finds the bin of x (clamped to [0, K−1]) from the width and
-// height softmaxes p and q and returns it with its x and y knots, width
-// and height.
-func (s *spline32) knots(x float32, p, q []float32) (k int, xk, yk, wb, hb float32) {
-	K := s.k
-	p, q = p[:K], q[:K]
-	xk, yk = -s.bound, -s.bound
-	for ; k < K-1; k++ {
-		nx := xk + s.twoB*(s.minW+s.scaleW*p[k])
-		if x < nx {
-			break
-		}
-		xk = nx
-		yk += s.twoB * (s.minH + s.scaleH*q[k])
-	}
-	if k == K-1 {
-		return k, xk, yk, s.bound - xk, s.bound - yk
-	}
-	return k, xk, yk, s.twoB * (s.minW + s.scaleW*p[k]), s.twoB * (s.minH + s.scaleH*q[k])
-}
-
 func (s *spline32) forward(x float32, theta, scr []float32) (y, ld float32) {
 	K := s.k
 	loc := scr[2*K : 2*K+splineLocal : 2*K+splineLocal]
@@ -115,13 +69,13 @@ func (s *spline32) forward(x float32, theta, scr []float32) (y, ld float32) {
 	theta = theta[:3*K-1]
 	var dv, sv [8]float32
 	s.params(theta, scr, &dv, &sv)
-	k, xk, yk, wb, hb := s.knots(x, scr[:K], scr[K:2*K])
+	k, xk, yk, wb, hb := splineBin(x, scr[:K], scr[K:2*K], s.bound, s.twoB, s.minW, s.scaleW, s.minH, s.scaleH)
 	d0, d1, sg0, sg1 := s.knotDerivs(theta, k, &dv, &sv)
 	xi := (x - xk) / wb
 	xi = min(max(xi, 0), 1)
 	loc[0], loc[1], loc[2], loc[3] = float32(k), xi, wb, hb
 	loc[4], loc[5], loc[6], loc[7] = d0, d1, sg0, sg1
-	return eval32(xi, yk, wb, hb, d0, d1)
+	return splineEval(xi, yk, wb, hb, d0, d1)
 }
 
 // knotDerivs returns the derivatives at the knots of bin k and their
@@ -148,18 +102,6 @@ func (s *spline32) knotDerivs(theta []float32, k int, d, sl *[8]float32) (d0, d1
 	return
 }
 
-// eval32 returns y and log dy/dx at position ξ of a bin.
-func eval32(xi, yk, wb, hb, d0, d1 float32) (y, ld float32) {
-	sl := hb / wb
-	t := xi * (1 - xi)
-	om := 1 - xi
-	num := hb * (sl*xi*xi + d0*t)
-	den := sl + (d0+d1-2*sl)*t
-	y = yk + num/den
-	m := d1*xi*xi + 2*sl*t + d0*om*om
-	return y, tensor.Log32(sl * sl * m / (den * den))
-}
-
 func (s *spline32) inverse(y float32, theta, scr []float32) (x, ld float32) {
 	K := s.k
 	if !(y >= -s.bound && y <= s.bound) {
@@ -169,44 +111,10 @@ func (s *spline32) inverse(y float32, theta, scr []float32) (x, ld float32) {
 	var dv, sv [8]float32
 	s.params(theta, scr, &dv, &sv)
 	// The bin search runs on the y knots: swap the roles of p and q.
-	k, yk, xk, hb, wb := s.knotsY(y, scr[:K], scr[K:2*K])
+	k, yk, xk, hb, wb := splineBin(y, scr[K:2*K], scr[:K], s.bound, s.twoB, s.minH, s.scaleH, s.minW, s.scaleW)
 	d0, d1, _, _ := s.knotDerivs(theta, k, &dv, &sv)
-	sl := hb / wb
-	dy := y - yk
-	e := d0 + d1 - 2*sl
-	qa := hb*(sl-d0) + dy*e
-	qb := hb*d0 - dy*e
-	qc := -sl * dy
-	disc := max(qb*qb-4*qa*qc, 0)
-	den := -qb - float32(math.Sqrt(float64(disc)))
-	var xi float32
-	if den < 0 {
-		xi = 2 * qc / den
-	} else if dy > 0 { // unreachable for valid bins; stay finite
-		xi = 1
-	}
-	xi = min(max(xi, 0), 1)
+	xi := splineSolve(y-yk, wb, hb, d0, d1)
 	x = xk + xi*wb
-	_, ld = eval32(xi, yk, wb, hb, d0, d1)
+	_, ld = splineEval(xi, yk, wb, hb, d0, d1)
 	return x, ld
-}
-
-// knotsY is knots searching on the y knots; it returns the bin, y knot,
-// x knot, bin height and bin width.
-func (s *spline32) knotsY(y float32, p, q []float32) (k int, yk, xk, hb, wb float32) {
-	K := s.k
-	p, q = p[:K], q[:K]
-	xk, yk = -s.bound, -s.bound
-	for ; k < K-1; k++ {
-		ny := yk + s.twoB*(s.minH+s.scaleH*q[k])
-		if y < ny {
-			break
-		}
-		yk = ny
-		xk += s.twoB * (s.minW + s.scaleW*p[k])
-	}
-	if k == K-1 {
-		return k, yk, xk, s.bound - yk, s.bound - xk
-	}
-	return k, yk, xk, s.twoB * (s.minH + s.scaleH*q[k]), s.twoB * (s.minW + s.scaleW*p[k])
 }

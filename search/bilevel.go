@@ -19,7 +19,7 @@ type Config struct {
 	Kind      LossKind  // objective of both steps (default Upper)
 	Estimator Estimator // Exact (default) or Sampled (Upper only)
 	Seed      uint64    // seed of the sample estimator's generator (0: keep)
-	ClipNorm  float64   // clip the θ gradient to this global L2 norm (0: off)
+	ClipNorm  float64   // clip the θ gradient to this global L2 norm (0: train.DefaultClipNorm; negative: off), as train.Config
 	// Unpaired turns off the sample estimator's paired baseline: by
 	// default each α step evaluates the validation batch twice, with
 	// independent paths, and uses each row's twin as its baseline.
@@ -180,9 +180,7 @@ func (s *Searcher[T]) ThetaStep(trainBatch *tensor.Mat[T]) (float64, error) {
 		}
 		return l, fmt.Errorf("θ step: %w", ErrNonFiniteGrad)
 	}
-	if s.Cfg.ClipNorm > 0 && g > s.Cfg.ClipNorm {
-		train.ScaleGrads(s.params, s.Cfg.ClipNorm/g)
-	}
+	train.ClipGrads(s.params, s.Cfg.ClipNorm)
 	lr := s.Cfg.ThetaLR
 	if s.ThetaLRScale > 0 {
 		lr *= s.ThetaLRScale

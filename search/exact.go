@@ -9,11 +9,11 @@ import (
 )
 
 // node is one partial path (j_1, …, j_i) of the exact tree: candidate j_i of
-// slot i applied to its parent's output, with its own Work.
+// slot i applied to its parent's output, with its own op.
 type node[T flow.Float] struct {
 	layer  flow.Layer[T]
 	parent int // index in the previous level (the prefix output for level 0)
-	work   flow.Work
+	op     flow.Op[T]
 	z      *tensor.Mat[T] // output
 	ld     []T            // log-det of this node's layer
 	cum    []float64      // Σ log-dets from the input through this node
@@ -27,16 +27,16 @@ type tree[T flow.Float] struct {
 	levels [][]node[T]
 	paths  [][]int // paths[k]: the candidate per slot of leaf k
 
-	preWork flow.Work
-	preZ    *tensor.Mat[T]
-	preLd   []T
-	preGz   *tensor.Mat[T]
-	preDld  []T
+	preOp  flow.Op[T]
+	preZ   *tensor.Mat[T]
+	preLd  []T
+	preGz  *tensor.Mat[T]
+	preDld []T
 
-	sufWork []flow.Work // per leaf
-	sufZ    []*tensor.Mat[T]
-	sufLd   [][]T
-	sufG    []*tensor.Mat[T]
+	sufOp []flow.Op[T] // per leaf
+	sufZ  []*tensor.Mat[T]
+	sufLd [][]T
+	sufG  []*tensor.Mat[T]
 
 	scratch *tensor.Mat[T] // dx of one node
 	lp      []float64      // K×B: log p_k(x_r)
@@ -63,7 +63,7 @@ func (s *Supernet[T]) buildTree() error {
 		lv := make([]node[T], count*m)
 		for p := 0; p < count; p++ {
 			for j, l := range c {
-				lv[p*m+j] = node[T]{layer: l, parent: p, work: l.NewWork(), z: newMat[T](), gz: newMat[T]()}
+				lv[p*m+j] = node[T]{layer: l, parent: p, op: flow.NewOp(l), z: newMat[T](), gz: newMat[T]()}
 			}
 		}
 		t.levels = append(t.levels, lv)
@@ -75,12 +75,12 @@ func (s *Supernet[T]) buildTree() error {
 		t.paths = append(t.paths, s.PathArch(k))
 	}
 	if s.pre != nil {
-		t.preWork = s.pre.NewWork()
+		t.preOp = flow.NewOp(s.pre)
 		t.preZ, t.preGz = newMat[T](), newMat[T]()
 	}
 	if s.suf != nil {
 		for k := 0; k < K; k++ {
-			t.sufWork = append(t.sufWork, s.suf.NewWork())
+			t.sufOp = append(t.sufOp, flow.NewOp(s.suf))
 			t.sufZ = append(t.sufZ, newMat[T]())
 			t.sufG = append(t.sufG, newMat[T]())
 			t.sufLd = append(t.sufLd, nil)
@@ -106,7 +106,7 @@ func (s *Supernet[T]) forwardTree(x *tensor.Mat[T]) error {
 	if s.pre != nil {
 		t.preZ.Resize(B, D)
 		t.preLd = grow(t.preLd, B)
-		s.pre.Forward(t.preWork, x, t.preZ, t.preLd)
+		t.preOp.Forward(x, t.preZ, t.preLd)
 		in = t.preZ
 	}
 	for i, lv := range t.levels {
@@ -120,7 +120,7 @@ func (s *Supernet[T]) forwardTree(x *tensor.Mat[T]) error {
 			nd.z.Resize(B, D)
 			nd.ld = grow(nd.ld, B)
 			nd.cum = grow(nd.cum, B)
-			nd.layer.Forward(nd.work, src, nd.z, nd.ld)
+			nd.op.Forward(src, nd.z, nd.ld)
 			for r, v := range nd.ld {
 				switch {
 				case pcum != nil:
@@ -144,7 +144,7 @@ func (s *Supernet[T]) forwardTree(x *tensor.Mat[T]) error {
 		if s.suf != nil {
 			t.sufZ[k].Resize(B, D)
 			t.sufLd[k] = grow(t.sufLd[k], B)
-			s.suf.Forward(t.sufWork[k], lf.z, t.sufZ[k], t.sufLd[k])
+			t.sufOp[k].Forward(lf.z, t.sufZ[k], t.sufLd[k])
 			zf, sld = t.sufZ[k], t.sufLd[k]
 		}
 		lp := t.lp[k*B : (k+1)*B]
@@ -390,7 +390,7 @@ func (s *Supernet[T]) backwardTree(x *tensor.Mat[T]) {
 			for r, v := range c {
 				lf.dld[r] = T(v)
 			}
-			s.suf.Backward(t.sufWork[k], g, lf.dld, lf.gz)
+			t.sufOp[k].Backward(g, lf.dld, lf.gz)
 		}
 	}
 	// Bottom-up through the levels.
@@ -409,7 +409,7 @@ func (s *Supernet[T]) backwardTree(x *tensor.Mat[T]) {
 				dx = t.scratch
 				dx.Resize(B, D)
 			}
-			nd.layer.Backward(nd.work, nd.gz, nd.dld, dx)
+			nd.op.Backward(nd.gz, nd.dld, dx)
 			if dx == nil {
 				continue
 			}
@@ -437,7 +437,7 @@ func (s *Supernet[T]) backwardTree(x *tensor.Mat[T]) {
 			}
 			t.preDld[r] = T(v)
 		}
-		s.pre.Backward(t.preWork, t.preGz, t.preDld, nil)
+		t.preOp.Backward(t.preGz, t.preDld, nil)
 	}
 }
 

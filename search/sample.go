@@ -12,34 +12,34 @@ import (
 // group is one candidate's share of a batch in the sample estimator: the
 // rows that chose it, gathered into contiguous matrices.
 type group[T flow.Float] struct {
-	rows    []int
-	work    flow.Work
-	x, z    *tensor.Mat[T] // gathered input and output
-	ld      []T
-	dz, dx  *tensor.Mat[T]
-	dld     []T
-	invWork flow.Work // for Sample (kept apart from the training work)
+	rows   []int
+	op     flow.Op[T]
+	x, z   *tensor.Mat[T] // gathered input and output
+	ld     []T
+	dz, dx *tensor.Mat[T]
+	dld    []T
+	invOp  flow.Op[T] // for Sample (kept apart from the training op)
 }
 
 // sampler is the sample estimator's state; all buffers are reused.
 type sampler[T flow.Float] struct {
-	groups  [][]group[T] // [slot][candidate]
-	choice  []int        // B×n: candidate of row r at slot i
-	outs    []*tensor.Mat[T]
-	grads   []*tensor.Mat[T] // grads[i] = dL/d outs[i]
-	gradIn  *tensor.Mat[T]   // dL/d (input of slot 0), with a prefix
-	cum     []float64
-	preWork flow.Work
-	preZ    *tensor.Mat[T]
-	preLd   []T
-	sufWork flow.Work
-	sufZ    *tensor.Mat[T]
-	sufLd   []T
-	gF      *tensor.Mat[T]
-	dldC    []T // the constant −1/N
-	lp      []float64
-	coef    []float64 // per row (ℓ − b)/N of the score-function estimator
-	q       []float64 // one slot's proposal (ThetaUniform)
+	groups [][]group[T] // [slot][candidate]
+	choice []int        // B×n: candidate of row r at slot i
+	outs   []*tensor.Mat[T]
+	grads  []*tensor.Mat[T] // grads[i] = dL/d outs[i]
+	gradIn *tensor.Mat[T]   // dL/d (input of slot 0), with a prefix
+	cum    []float64
+	preOp  flow.Op[T]
+	preZ   *tensor.Mat[T]
+	preLd  []T
+	sufOp  flow.Op[T]
+	sufZ   *tensor.Mat[T]
+	sufLd  []T
+	gF     *tensor.Mat[T]
+	dldC   []T // the constant −1/N
+	lp     []float64
+	coef   []float64 // per row (ℓ − b)/N of the score-function estimator
+	q      []float64 // one slot's proposal (ThetaUniform)
 }
 
 func (s *Supernet[T]) buildSampler() {
@@ -50,17 +50,17 @@ func (s *Supernet[T]) buildSampler() {
 	for _, c := range s.Slots {
 		gs := make([]group[T], len(c))
 		for j, l := range c {
-			gs[j] = group[T]{work: l.NewWork(), x: newMat[T](), z: newMat[T](), dz: newMat[T](), dx: newMat[T]()}
+			gs[j] = group[T]{op: flow.NewOp(l), x: newMat[T](), z: newMat[T](), dz: newMat[T](), dx: newMat[T]()}
 		}
 		sm.groups = append(sm.groups, gs)
 		sm.outs = append(sm.outs, newMat[T]())
 		sm.grads = append(sm.grads, newMat[T]())
 	}
 	if s.pre != nil {
-		sm.preWork = s.pre.NewWork()
+		sm.preOp = flow.NewOp(s.pre)
 	}
 	if s.suf != nil {
-		sm.sufWork = s.suf.NewWork()
+		sm.sufOp = flow.NewOp(s.suf)
 	}
 	s.sm = sm
 }
@@ -172,7 +172,7 @@ func (s *Supernet[T]) SampleLoss(x *tensor.Mat[T], thetaGrad, alphaGrad bool) (f
 	if s.pre != nil {
 		sm.preZ.Resize(B, D)
 		sm.preLd = grow(sm.preLd, B)
-		s.pre.Forward(sm.preWork, x, sm.preZ, sm.preLd)
+		sm.preOp.Forward(x, sm.preZ, sm.preLd)
 		for r, v := range sm.preLd {
 			sm.cum[r] += float64(v)
 		}
@@ -189,7 +189,7 @@ func (s *Supernet[T]) SampleLoss(x *tensor.Mat[T], thetaGrad, alphaGrad bool) (f
 			gatherRows(g.x, in, g.rows)
 			g.z.Resize(len(g.rows), D)
 			g.ld = grow(g.ld, len(g.rows))
-			s.Slots[i][j].Forward(g.work, g.x, g.z, g.ld)
+			g.op.Forward(g.x, g.z, g.ld)
 			scatterRows(out, g.z, g.rows)
 			for a, r := range g.rows {
 				sm.cum[r] += float64(g.ld[a])
@@ -201,7 +201,7 @@ func (s *Supernet[T]) SampleLoss(x *tensor.Mat[T], thetaGrad, alphaGrad bool) (f
 	if s.suf != nil {
 		sm.sufZ.Resize(B, D)
 		sm.sufLd = grow(sm.sufLd, B)
-		s.suf.Forward(sm.sufWork, in, sm.sufZ, sm.sufLd)
+		sm.sufOp.Forward(in, sm.sufZ, sm.sufLd)
 		for r, v := range sm.sufLd {
 			sm.cum[r] += float64(v)
 		}
@@ -270,7 +270,7 @@ func (s *Supernet[T]) sampleBackward(zf *tensor.Mat[T], B int) {
 	if s.suf != nil {
 		g := sm.grads[n-1]
 		g.Resize(B, D)
-		s.suf.Backward(sm.sufWork, sm.gF, sm.dldC, g)
+		sm.sufOp.Backward(sm.gF, sm.dldC, g)
 		cur = g
 	}
 	for i := n - 1; i >= 0; i-- {
@@ -300,7 +300,7 @@ func (s *Supernet[T]) sampleBackward(zf *tensor.Mat[T], B int) {
 				dx = g.dx
 				dx.Resize(nr, D)
 			}
-			s.Slots[i][j].Backward(g.work, g.dz, g.dld, dx)
+			g.op.Backward(g.dz, g.dld, dx)
 			if dx != nil {
 				scatterRows(target, dx, g.rows)
 			}
@@ -308,7 +308,7 @@ func (s *Supernet[T]) sampleBackward(zf *tensor.Mat[T], B int) {
 		cur = target
 	}
 	if s.pre != nil {
-		s.pre.Backward(sm.preWork, sm.gradIn, sm.dldC, nil)
+		sm.preOp.Backward(sm.gradIn, sm.dldC, nil)
 	}
 }
 
@@ -381,7 +381,7 @@ func (s *Supernet[T]) Sample(n int, rng *rand.Rand) (*tensor.Mat[T], [][]int, er
 	}
 	if s.suf != nil {
 		out := tensor.New[T](n, D)
-		s.suf.Inverse(s.suf.NewWork(), cur, out, nil)
+		flow.NewOp(s.suf).Inverse(cur, out, nil)
 		cur = out
 	}
 	for i := ns - 1; i >= 0; i-- {
@@ -391,20 +391,20 @@ func (s *Supernet[T]) Sample(n int, rng *rand.Rand) (*tensor.Mat[T], [][]int, er
 			if len(g.rows) == 0 {
 				continue
 			}
-			if g.invWork == nil {
-				g.invWork = s.Slots[i][j].NewWork()
+			if g.invOp == nil {
+				g.invOp = flow.NewOp(s.Slots[i][j])
 			}
 			zg := tensor.New[T](len(g.rows), D)
 			gatherRows(zg, cur, g.rows)
 			xg := tensor.New[T](len(g.rows), D)
-			s.Slots[i][j].Inverse(g.invWork, zg, xg, nil)
+			g.invOp.Inverse(zg, xg, nil)
 			scatterRows(out, xg, g.rows)
 		}
 		cur = out
 	}
 	if s.pre != nil {
 		out := tensor.New[T](n, D)
-		s.pre.Inverse(s.pre.NewWork(), cur, out, nil)
+		flow.NewOp(s.pre).Inverse(cur, out, nil)
 		cur = out
 	}
 	return cur, paths, nil

@@ -23,8 +23,7 @@ func Gemm[T Float](transA, transB bool, m, n, k int, alpha T, a []T, lda int, b 
 	if m == 0 || n == 0 {
 		return
 	}
-	var zero T
-	if unsafe.Sizeof(zero) == 4 {
+	if Is32[T]() {
 		sgemm(transA, transB, m, n, k, float32(alpha), f32(a), lda, f32(b), ldb, float32(beta), f32(c), ldc)
 		return
 	}

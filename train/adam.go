@@ -2,7 +2,6 @@ package train
 
 import (
 	"math"
-	"unsafe"
 
 	"github.com/autonf/autonf/tensor"
 
@@ -19,6 +18,49 @@ type Adam[T flow.Float] struct {
 	WeightDecay float64
 	m, v        [][]T
 	t           int
+
+	// One-buffer mode (NewAdamFlat): the parameters are views, in order,
+	// of value and grad, and m, v are views of fm, fv.
+	value, grad, fm, fv []T
+}
+
+// NewAdamFlat is NewAdam for parameters that are views, in order, of one
+// value buffer and one gradient buffer (a flow's ParamData and GradData):
+// each Step is then one update over the whole buffer, and the moments are
+// one buffer each (State still returns per-parameter views). The result is
+// bit-identical to NewAdam's. When the parameters are not such views
+// (value nil, or another order) it is NewAdam.
+func NewAdamFlat[T flow.Float](params []*flow.Param[T], value, grad []T) *Adam[T] {
+	if !viewsOf(params, value, grad) {
+		return NewAdam(params)
+	}
+	a := &Adam[T]{Params: params, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8,
+		value: value, grad: grad, fm: make([]T, len(value)), fv: make([]T, len(value))}
+	off := 0
+	for _, p := range params {
+		k := len(p.Value)
+		a.m = append(a.m, a.fm[off:off+k:off+k])
+		a.v = append(a.v, a.fv[off:off+k:off+k])
+		off += k
+	}
+	return a
+}
+
+// viewsOf reports whether params are consecutive views of value and grad
+// covering them exactly.
+func viewsOf[T flow.Float](params []*flow.Param[T], value, grad []T) bool {
+	if value == nil || len(grad) != len(value) {
+		return false
+	}
+	off := 0
+	for _, p := range params {
+		k := len(p.Value)
+		if k > 0 && (off+k > len(value) || &p.Value[0] != &value[off] || len(p.Grad) != k || &p.Grad[0] != &grad[off]) {
+			return false
+		}
+		off += k
+	}
+	return off == len(value)
 }
 
 // NewAdam creates an optimiser with the usual defaults (0.9, 0.999, 1e-8).
@@ -40,26 +82,37 @@ func (a *Adam[T]) Step(lr float64) {
 	step := T(lr * math.Sqrt(c2) / c1)
 	eps := T(a.Eps * math.Sqrt(c2))
 	decay := T(1 - lr*a.WeightDecay)
-	tb1, tb2 := T(b1), T(b2)
+	if a.value != nil && !viewsOf(a.Params, a.value, a.grad) {
+		a.value, a.grad = nil, nil // re-pointed since (another flow over the same layers): per parameter
+	}
+	if a.value != nil {
+		a.update(a.value, a.grad, a.fm, a.fv, b1, b2, step, eps, decay)
+		return
+	}
 	for i, p := range a.Params {
-		m, v := a.m[i], a.v[i]
-		if a.WeightDecay == 0 {
-			if p32, ok := f32(p.Value); ok {
-				g32, _ := f32(p.Grad)
-				m32, _ := f32(m)
-				v32, _ := f32(v)
-				tensor.Adam32(p32, g32, m32, v32, float32(b1), float32(b2), float32(step), float32(eps))
-				continue
-			}
+		a.update(p.Value, p.Grad, a.m[i], a.v[i], b1, b2, step, eps, decay)
+	}
+}
+
+// update applies one step to a value slice with its gradient and moments.
+func (a *Adam[T]) update(value, grad, m, v []T, b1, b2 float64, step, eps, decay T) {
+	if a.WeightDecay == 0 {
+		if p32, ok := tensor.As32(value); ok {
+			g32, _ := tensor.As32(grad)
+			m32, _ := tensor.As32(m)
+			v32, _ := tensor.As32(v)
+			tensor.Adam32(p32, g32, m32, v32, float32(b1), float32(b2), float32(step), float32(eps))
+			return
 		}
-		for j, g := range p.Grad {
-			m[j] = tb1*m[j] + (1-tb1)*g
-			v[j] = tb2*v[j] + (1-tb2)*g*g
-			if a.WeightDecay != 0 {
-				p.Value[j] *= decay
-			}
-			p.Value[j] -= step * m[j] / (T(math.Sqrt(float64(v[j]))) + eps)
+	}
+	tb1, tb2 := T(b1), T(b2)
+	for j, g := range grad {
+		m[j] = tb1*m[j] + (1-tb1)*g
+		v[j] = tb2*v[j] + (1-tb2)*g*g
+		if a.WeightDecay != 0 {
+			value[j] *= decay
 		}
+		value[j] -= step * m[j] / (T(math.Sqrt(float64(v[j]))) + eps)
 	}
 }
 
@@ -67,8 +120,32 @@ func (a *Adam[T]) Step(lr float64) {
 // checkpoints).
 func (a *Adam[T]) State() (m, v [][]T, t int) { return a.m, a.v, a.t }
 
-// SetState restores what State returned.
-func (a *Adam[T]) SetState(m, v [][]T, t int) { a.m, a.v, a.t = m, v, t }
+// SetState restores what State returned (copied into the one-buffer
+// moments when the shapes match, else taken as they are).
+func (a *Adam[T]) SetState(m, v [][]T, t int) {
+	if a.value != nil && sameShapes(a.m, m) && sameShapes(a.v, v) {
+		for i := range m {
+			copy(a.m[i], m[i])
+			copy(a.v[i], v[i])
+		}
+		a.t = t
+		return
+	}
+	a.value, a.grad = nil, nil
+	a.m, a.v, a.t = m, v, t
+}
+
+func sameShapes[T flow.Float](a, b [][]T) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if len(a[i]) != len(b[i]) {
+			return false
+		}
+	}
+	return true
+}
 
 // GradNorm returns the global L2 norm of all gradients.
 func GradNorm[T flow.Float](params []*flow.Param[T]) float64 {
@@ -79,6 +156,25 @@ func GradNorm[T flow.Float](params []*flow.Param[T]) float64 {
 		}
 	}
 	return math.Sqrt(s)
+}
+
+// DefaultClipNorm is the global gradient-norm clip that a ClipNorm option
+// of 0 stands for, in this package and in search.
+const DefaultClipNorm = 5.0
+
+// ClipGrads scales the gradients down to global L2 norm clipNorm when
+// their norm exceeds it, with the one rule every ClipNorm option follows:
+// 0 means DefaultClipNorm, negative means no clipping. It returns the norm
+// before clipping.
+func ClipGrads[T flow.Float](params []*flow.Param[T], clipNorm float64) float64 {
+	if clipNorm == 0 {
+		clipNorm = DefaultClipNorm
+	}
+	g := GradNorm(params)
+	if clipNorm > 0 && g > clipNorm {
+		ScaleGrads(params, clipNorm/g)
+	}
+	return g
 }
 
 // ScaleGrads multiplies every gradient by c.
@@ -105,14 +201,4 @@ func CosineLR(base float64, t, warmup, total int, minFrac float64) float64 {
 		p = 1
 	}
 	return base * (minFrac + (1-minFrac)*0.5*(1+math.Cos(math.Pi*p)))
-}
-
-// f32 reinterprets a []T as []float32 when T is float32 (for the SIMD
-// update).
-func f32[T flow.Float](v []T) ([]float32, bool) {
-	var zero T
-	if unsafe.Sizeof(zero) != 4 || len(v) == 0 {
-		return nil, false
-	}
-	return unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(v))), len(v)), true
 }

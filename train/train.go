@@ -1,8 +1,3 @@
-// Package train fits flows by maximum likelihood: Adam with a cosine
-// schedule and warm-up, gradient-norm clipping, validation every epoch,
-// early stopping with restore of the best weights, and detection of
-// non-finite steps (reported with the step and the layer, skipped, and the
-// learning rate lowered) so that training never yields a silent NaN model.
 package train
 
 import (
@@ -64,7 +59,7 @@ func (c *Config) defaults(steps int) {
 		c.MinLRFrac = 0.01
 	}
 	if c.ClipNorm == 0 {
-		c.ClipNorm = 5
+		c.ClipNorm = DefaultClipNorm
 	}
 	if c.Patience == 0 {
 		c.Patience = 20
@@ -182,7 +177,7 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 	for i, p := range named {
 		params[i] = p.Param
 	}
-	opt := NewAdam(params)
+	opt := NewAdamFlat(params, f.ParamData(), f.GradData())
 	// The best-weights snapshot also covers buffers (BatchNorm running
 	// averages), which belong to the weights they were computed with.
 	state := append([]*flow.Param[float32](nil), params...)

@@ -176,7 +176,7 @@ var coreCases = []badCase{
 	}, Code: 1, Want: "use --force to replace it"},
 	{Group: "outputs", What: "train --out is a file", Args: func(fx *fixture) []string {
 		return []string{"train", "--data", fx.Good, "--out", fx.File("afile", "x")}
-	}, Code: 1, Want: "cannot create the directory"},
+	}, Code: 1, Want: "exists and is not a directory"},
 	{Group: "outputs", What: "train --out would overwrite the data (--data is OUT/model.json)", Args: func(fx *fixture) []string {
 		d := fx.File("trap/model.json", "a,b\n")
 		return []string{"train", "--data", d, "--out", fx.Path("trap"), "--force"}

@@ -1,16 +1,12 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/autonf/autonf/search"
@@ -127,7 +123,7 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	opt.Log = log
 	opt.OnStep = progressPrinter(log, opt.Candidates)
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, sig, stop := interruptContext()
 	defer stop()
 	cfg, err := d.config(*seed)
 	if err != nil {
@@ -136,6 +132,9 @@ func runSearch(args []string, stdout, stderr io.Writer) error {
 	res, err := pipeline.Run(ctx, cfg, opt)
 	if isTTY(log) {
 		fmt.Fprintln(log)
+	}
+	if s := sig(); s != nil && err != nil {
+		return interrupted(s, fmt.Errorf("interrupted by %s: %w", signalName(s), err))
 	}
 	if err != nil {
 		return err

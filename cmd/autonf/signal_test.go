@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -137,6 +139,69 @@ func TestTrainSignalsAndResume(t *testing.T) {
 			}
 			if _, err := os.Stat(filepath.Join(out, checkpointDir)); !os.IsNotExist(err) {
 				t.Fatalf("the finished run's checkpoint is still there: %v", err)
+			}
+		})
+	}
+}
+
+// A search stopped by SIGTERM exits 143 with a checkpoint; --resume with
+// another option is refused, naming it; --resume with the same options
+// ends with the same architecture and final weights as an uninterrupted
+// search (kill -9 likewise, from the last periodic checkpoint).
+func TestSearchSignalsAndResume(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	dir := t.TempDir()
+	opts := []string{"--data", "toy:moons", "--toy-rows", "6000", "--layers", "2", "--candidates", "planar,affine-coupling",
+		"--hidden", "64,64", "--estimator", "exact", "--steps", "400", "--batch", "512", "--cost", "params", "--seed", "5",
+		"--checkpoint-every", "5", "--no-retrain"}
+	finalWeights := func(run string) string {
+		b, err := os.ReadFile(filepath.Join(run, "summary.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s struct {
+			Arch    string      `json:"arch"`
+			Weights [][]float64 `json:"final_weights"`
+		}
+		if err := json.Unmarshal(b, &s); err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(s.Arch, s.Weights)
+	}
+	ref := filepath.Join(dir, "ref")
+	if code, _, errs := cli(append([]string{"search", "--out", ref}, opts...)...); code != 0 {
+		t.Fatalf("reference search: exit %d: %s", code, errs)
+	}
+	want := finalWeights(ref)
+	for _, c := range []struct {
+		name string
+		sig  syscall.Signal
+		code int
+	}{{"SIGTERM", syscall.SIGTERM, exitSIGTERM}, {"kill -9", syscall.SIGKILL, -1}} {
+		t.Run(c.name, func(t *testing.T) {
+			out := filepath.Join(dir, strings.ReplaceAll(c.name, " ", ""))
+			cmd, errb := child(t, append([]string{"search", "--out", out}, opts...)...)
+			exited := make(chan error, 1)
+			go func() { exited <- cmd.Wait() }()
+			waitFor(t, cmd, exited, filepath.Join(out, "checkpoint", "state.json"))
+			cmd.Process.Signal(c.sig)
+			if got := exitCode(<-exited); got != c.code {
+				t.Fatalf("after %s: exit %d, want %d: %s", c.name, got, c.code, errb.String())
+			}
+			if c.sig == syscall.SIGTERM && (!strings.Contains(errb.String(), "interrupted by SIGTERM") || !strings.Contains(errb.String(), "--resume")) {
+				t.Fatalf("message: %s", errb.String())
+			}
+			code, _, errs := cli(append(append([]string{"search", "--out", out, "--resume"}, opts...), "--lambda", "0.1")...)
+			if code != 1 || !strings.Contains(errs, "lambda: checkpoint 0, now 0.1") {
+				t.Fatalf("resume with another λ: exit %d: %s", code, errs)
+			}
+			if code, _, errs := cli(append([]string{"search", "--out", out, "--resume"}, opts...)...); code != 0 {
+				t.Fatalf("resume: exit %d: %s", code, errs)
+			}
+			if got := finalWeights(out); got != want {
+				t.Fatalf("resumed search ended at %s, the uninterrupted one at %s", got, want)
 			}
 		})
 	}

@@ -263,30 +263,11 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 	}
 
 	// The output directory: created, locked against a second writer, and
-	// checked before any work. A directory this run created is removed
-	// again if the run fails before writing anything into it.
-	_, statErr := os.Stat(f.out)
-	created := errors.Is(statErr, os.ErrNotExist)
-	if err := os.MkdirAll(f.out, 0o755); err != nil {
-		return fmt.Errorf("--out %s: cannot create the directory: %w", f.out, err)
-	}
-	lock, err := fsio.LockDir(f.out)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		lock.Unlock()
-		if err != nil && created {
-			os.Remove(filepath.Join(f.out, fsio.LockFile))
-			os.Remove(f.out) // only if empty
-		}
-	}()
+	// checked before any work (fsio.OpenDir). A directory this run created
+	// is removed again if the run fails before writing anything into it.
 	ckpt := filepath.Join(f.out, checkpointDir)
-	if f.resume {
-		if err := fsio.CheckDir("--out", f.out, true); err != nil {
-			return err
-		}
-	} else if err := fsio.CheckDir("--out", f.out, f.force, model.ManifestFile, checkpointDir); err != nil {
+	lock, err := fsio.OpenDir("--out", f.out, f.force || f.resume, model.ManifestFile, checkpointDir)
+	if err != nil {
 		if errors.Is(err, fsio.ErrExists) {
 			if _, serr := os.Stat(filepath.Join(ckpt, train.StateFile)); serr == nil {
 				return fmt.Errorf("%w (an interrupted run: continue it with --resume)", err)
@@ -294,11 +275,7 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 		}
 		return err
 	}
-	if f.force {
-		if err := os.RemoveAll(ckpt); err != nil {
-			return fmt.Errorf("--force: removing the old checkpoint: %w", err)
-		}
-	}
+	defer func() { lock.Release(err != nil) }()
 	for _, in := range f.inputs() {
 		for _, o := range model.Files(f.out) {
 			if fsio.SameFile(in, o) {
@@ -334,6 +311,13 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 	if resume != nil {
 		if d := differences(savedFP, fp); len(d) > 0 {
 			return fmt.Errorf("--resume: the checkpoint in %s was made with other data or options: %s; rerun with the same ones, or start afresh with --force", ckpt, strings.Join(d, "; "))
+		}
+	}
+	if f.force {
+		// Only now, with the data and the architecture ready: a --force run
+		// that fails early leaves the old checkpoint alone.
+		if err := os.RemoveAll(ckpt); err != nil {
+			return fmt.Errorf("--force: removing the old checkpoint: %w", err)
 		}
 	}
 	progressW := stdout

@@ -1,7 +1,3 @@
-// Package flowtest checks flow layers numerically in float64: gradients
-// against central finite differences, log-determinants against the
-// log|det| of the full finite-difference Jacobian (gonum's LU), and
-// inverse∘forward = identity. Every transform's tests use it.
 package flowtest
 
 import (
@@ -62,27 +58,43 @@ func loss(l flow.Layer[float64], x, dz *M, dld []float64) float64 {
 	return s
 }
 
+// cotangents draws the fixed random weights dz (rows×cols) and dld (rows)
+// of the scalar loss L = Σ dz⊙z + Σ dld⊙ld the checks differentiate.
+func cotangents(rng *rand.Rand, rows, cols int) (*M, []float64) {
+	dz := RandMat(rng, rows, cols, 1)
+	dld := make([]float64, rows)
+	for i := range dld {
+		dld[i] = rng.NormFloat64()
+	}
+	return dz, dld
+}
+
+// runBackward clears the Params' Grad, runs Forward on a copy of x and
+// Backward with the cotangents dz, dld on a fresh workspace (with an
+// optional call in between) and returns dL/dx.
+func runBackward(l flow.Layer[float64], x, dz *M, dld []float64, between func(w flow.Work)) *M {
+	for _, p := range l.Params() {
+		clear(p.Grad)
+	}
+	w := l.NewWork()
+	z := tensor.New[float64](x.Rows, x.Cols)
+	l.Forward(w, x.Clone(), z, make([]float64, x.Rows))
+	if between != nil {
+		between(w)
+	}
+	dx := tensor.New[float64](x.Rows, x.Cols)
+	l.Backward(w, dz, dld, dx)
+	return dx
+}
+
 // CheckGradients compares Backward's dL/dx and dL/dθ with central finite
 // differences (step 1e-6) for L = Σ dz⊙z + Σ dld⊙ld, with random dz, dld.
 // Large parameters are spot-checked on up to 64 random entries each.
 func CheckGradients(t testing.TB, l flow.Layer[float64], x *M, tol float64) {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(7, 11))
-	dz := RandMat(rng, x.Rows, x.Cols, 1)
-	dld := make([]float64, x.Rows)
-	for i := range dld {
-		dld[i] = rng.NormFloat64()
-	}
-	for _, p := range l.Params() {
-		clear(p.Grad)
-	}
-	w := l.NewWork()
-	xc := x.Clone()
-	z := tensor.New[float64](x.Rows, x.Cols)
-	ld := make([]float64, x.Rows)
-	l.Forward(w, xc, z, ld)
-	dx := tensor.New[float64](x.Rows, x.Cols)
-	l.Backward(w, dz, dld, dx)
+	dz, dld := cotangents(rng, x.Rows, x.Cols)
+	dx := runBackward(l, x, dz, dld, nil)
 
 	const eps = 1e-6
 	fd := func(v *float64) float64 {
@@ -102,9 +114,11 @@ func CheckGradients(t testing.TB, l flow.Layer[float64], x *M, tol float64) {
 		}
 	}
 	for _, p := range l.Params() {
-		idx := make([]int, len(p.Value))
-		for i := range idx {
-			idx[i] = i
+		idx := make([]int, 0, len(p.Value))
+		for i := range p.Value {
+			if p.Mask == nil || p.Mask[i] != 0 { // structural zeros are not parameters
+				idx = append(idx, i)
+			}
 		}
 		if len(idx) > 64 {
 			rng.Shuffle(len(idx), func(i, j int) { idx[i], idx[j] = idx[j], idx[i] })

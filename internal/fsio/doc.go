@@ -17,7 +17,8 @@
 //   - [LockDir] takes an exclusive advisory lock (flock(2), via
 //     github.com/gofrs/flock) on a run or model directory, so a second
 //     process writing the same directory fails at once instead of
-//     interleaving its files with the first one's.
+//     interleaving its files with the first one's. [OpenDir] does all of
+//     it for a run directory in the safe order (create, lock, check).
 //
 // Inputs: [ReadFile] reads at most a given number of bytes and refuses
 // larger files, so a special file such as /dev/zero or a huge file cannot

@@ -227,6 +227,57 @@ func unwrapPath(err error) error {
 	return err
 }
 
+// OpenDir prepares dir as the output directory of a run, before any work
+// starts, in the order that is safe against a concurrent second run: it
+// creates dir (and its parents) if needed, takes its lock (LockDir), and
+// then applies CheckDir's checks (a marker file present is refused unless
+// force; files must be creatable). On error nothing is held, and a
+// directory created by this call is removed again. The caller releases
+// the lock with Lock.Release when the run ends.
+func OpenDir(flag, dir string, force bool, markers ...string) (*Lock, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("%s is empty", flag)
+	}
+	st, statErr := os.Stat(dir)
+	if statErr == nil && !st.IsDir() {
+		return nil, fmt.Errorf("%s %s exists and is not a directory", flag, dir)
+	}
+	created := errors.Is(statErr, fs.ErrNotExist)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("%s %s: cannot create the directory: %w", flag, dir, unwrapPath(err))
+	}
+	l, err := LockDir(dir)
+	if err != nil {
+		if created {
+			os.Remove(dir)
+		}
+		return nil, err
+	}
+	l.created = created
+	if err := CheckDir(flag, dir, force, markers...); err != nil {
+		l.Release(true)
+		return nil, err
+	}
+	return l, nil
+}
+
+// Release unlocks the directory. With failed set, a directory that OpenDir
+// created is removed if the run left nothing in it but the lock file.
+func (l *Lock) Release(failed bool) error {
+	if l == nil {
+		return nil
+	}
+	err := l.Unlock()
+	if failed && l.created {
+		ents, _ := os.ReadDir(l.dir)
+		if len(ents) == 1 && ents[0].Name() == LockFile {
+			os.Remove(filepath.Join(l.dir, LockFile))
+			os.Remove(l.dir)
+		}
+	}
+	return err
+}
+
 // LockFile is the name of the lock file LockDir creates inside a directory.
 const LockFile = ".autonf.lock"
 
@@ -234,8 +285,9 @@ const LockFile = ".autonf.lock"
 // process's exit (the kernel drops flock locks of a dead process, so a
 // kill -9 leaves no stale lock).
 type Lock struct {
-	fl  *flock.Flock
-	dir string
+	fl      *flock.Flock
+	dir     string
+	created bool // by OpenDir
 }
 
 // LockDir takes the exclusive lock of dir (which must exist) without

@@ -252,3 +252,41 @@ func TestFormatBytes(t *testing.T) {
 		}
 	}
 }
+
+func TestOpenDir(t *testing.T) {
+	root := t.TempDir()
+	run := filepath.Join(root, "run")
+	l, err := OpenDir("--out", run, false, "report.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := OpenDir("--out", run, true); !errors.Is(err, ErrLocked) {
+		t.Fatalf("second OpenDir: %v", err)
+	}
+	write(t, filepath.Join(run, "report.md"), "done")
+	l.Release(true) // not empty: kept
+	if _, err := os.Stat(run); err != nil {
+		t.Fatalf("a directory with files was removed: %v", err)
+	}
+	if _, err := OpenDir("--out", run, false, "report.md"); !errors.Is(err, ErrExists) {
+		t.Fatalf("existing run: %v", err)
+	}
+	l2, err := OpenDir("--out", run, true, "report.md")
+	if err != nil {
+		t.Fatalf("forced: %v", err)
+	}
+	l2.Release(false)
+	// A directory created for a run that fails before writing is removed.
+	empty := filepath.Join(root, "a", "b")
+	l3, err := OpenDir("--out", empty, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l3.Release(true)
+	if _, err := os.Stat(empty); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("empty created directory kept: %v", err)
+	}
+	if _, err := OpenDir("--out", "/proc/x", false); err == nil || !strings.Contains(err.Error(), "cannot create the directory") {
+		t.Fatalf("/proc: %v", err)
+	}
+}

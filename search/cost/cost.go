@@ -300,21 +300,21 @@ func measureAll(layers []flow.Layer[float32], dim, batch int, e Emphasis, opt Op
 	for i := range dz.Data {
 		dz.Data[i] = 1e-3
 	}
-	works := make([]flow.Work, len(layers))
+	ops := make([]flow.Op[float32], len(layers))
 	once := func(i int) {
-		l, w := layers[i], works[i]
+		op := ops[i]
 		switch e {
 		case Forward:
-			l.Forward(w, x, z, ld)
+			op.Forward(x, z, ld)
 		case Inverse:
-			l.Inverse(w, x, z, ld)
+			op.Inverse(x, z, ld)
 		default:
-			l.Forward(w, x, z, ld)
-			l.Backward(w, dz, dld, dx)
+			op.Forward(x, z, ld)
+			op.Backward(dz, dld, dx)
 		}
 	}
 	for i, l := range layers {
-		works[i] = l.NewWork()
+		ops[i] = flow.NewOp(l)
 		once(i) // warm-up: buffers, caches
 		once(i)
 	}

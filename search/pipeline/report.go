@@ -96,9 +96,12 @@ func (r *Result) runSection(b *strings.Builder, run *SearchRun, dir string) {
 	if run.Model != nil {
 		fmt.Fprintf(b, "Retrained from %s (%d epochs, %.1f s): validation NLL %.4f", map[bool]string{true: "the supernet's parameters (warm start)", false: "scratch"}[r.Options.WarmStart], run.RetrainEpochs, run.RetrainSeconds, run.ValNLL)
 		if run.Test != nil {
-			fmt.Fprintf(b, "; **test log-likelihood %.4f ± %.4f** (±2 s.e., n = %d)", run.Test.Mean, run.Test.TwoSE, run.Test.N)
+			fmt.Fprintf(b, "; **test log-likelihood %.4f ± %.4f** (±2 s.e., n = %d; median %.4f, 5 %%-trimmed mean %.4f)", run.Test.Mean, run.Test.TwoSE, run.Test.N, run.Test.Median, run.Test.TrimmedMean)
 		}
 		b.WriteString(".\n\n")
+		if run.Test != nil && run.Test.Warning() != "" {
+			fmt.Fprintf(b, "**Warning:** %s\n\n", run.Test.Warning())
+		}
 		if run.RetrainSeconds > 0 {
 			fmt.Fprintf(b, "Search cost: %.1f s, %.1f× one training of the result.\n\n", run.SearchSeconds, run.SearchSeconds/run.RetrainSeconds)
 		}
@@ -274,6 +277,7 @@ func (r *Result) Summary() map[string]any {
 		}
 		if run.Test != nil {
 			m["test_nll"], m["test_loglik_mean"], m["test_loglik_2se"], m["test_n"] = num(-run.Test.Mean), num(run.Test.Mean), num(run.Test.TwoSE), run.Test.N
+			m["test_loglik_median"], m["test_loglik_trimmed_mean"], m["test_outlier_rows"] = num(run.Test.Median), num(run.Test.TrimmedMean), run.Test.Outliers
 		}
 		var phases []map[string]any
 		for _, p := range run.Phases {

@@ -360,6 +360,9 @@ func (r *Result) searchOnce(ctx context.Context, o Options, dir string) (*Search
 			return nil, err
 		}
 	}
+	if ev != nil && ev.Warning() != "" {
+		logf(r.log, "warning: %s\n", ev.Warning())
+	}
 	if ev != nil {
 		logf(r.log, "retrained in %.1f s (%d epochs): validation NLL %.4f, test log-likelihood %.4f ± %.4f nats (n = %d)\n", run.RetrainSeconds, tr.Epochs, run.ValNLL, ev.Mean, ev.TwoSE, ev.N)
 	} else {
