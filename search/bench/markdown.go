@@ -528,7 +528,12 @@ func discussion(s *Summary, sc Scale) string {
 	for _, t := range s.Truth {
 		if len(t.Archs) > 1 && t.NoiseSD > 0 {
 			gap := t.Archs[1].Val.Mean - t.Archs[0].Val.Mean
-			add("On %s the two best architectures by validation differ by %.3f nats of validation NLL, %.2f× the seed s.d. of the best one's validation NLL (%.3f): a gap that small makes the pick among them a matter of seed.", t.Dataset, gap, gap/math.Max(t.Archs[0].Val.SD, 1e-12), t.Archs[0].Val.SD)
+			ratio := gap / math.Max(t.Archs[0].Val.SD, 1e-12)
+			verdict := "within twice the seed noise, so which of them a search picks is largely a matter of seed"
+			if ratio > 2 {
+				verdict = "more than twice the seed noise, so the validation-best is identifiable and missing it is the search's own error"
+			}
+			add("On %s the two best architectures by validation differ by %.3f nats of validation NLL, %.2f× the seed s.d. of the best one's validation NLL (%.3f): %s.", t.Dataset, gap, ratio, t.Archs[0].Val.SD, verdict)
 		}
 	}
 	return strings.Join(out, " ")
