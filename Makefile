@@ -1,9 +1,12 @@
 # autonf — two commands on a fresh machine:
 #   make demo   runs the main job on built-in data
 #   make test   runs the test suite
+#   make bench  AutoNF against exhaustive ground truth on ../shared/data (resumable;
+#               writes docs/bench/ and the bench section of BENCHMARKS.md)
+#   make speed  the peer speed benchmarks (scripts/bench.sh)
 GO ?= go
 
-.PHONY: build demo test fuzz fuzz-run bench toy-study
+.PHONY: build demo test fuzz fuzz-run bench bench-quick speed toy-study
 
 # Fuzz targets, as package:Target. `make test` runs each for FUZZTIME_TEST,
 # `make fuzz` for FUZZTIME (seed corpora: PKG/testdata/fuzz/TARGET).
@@ -36,7 +39,17 @@ fuzz-run:
 		grep -E 'execs: [0-9]+' $$log | tail -1; \
 	done; rm -f $$log
 
-bench:
+# BENCH_DATA is the folder of the real datasets; the bench resumes what
+# docs/bench/results.json already holds (delete it to start afresh).
+BENCH_DATA ?= ../shared/data
+
+bench: build
+	./bin/autonf bench --out docs/bench --data-dir $(BENCH_DATA) --resume --markdown BENCHMARKS.md
+
+bench-quick: build
+	./bin/autonf bench --out /tmp/autonf-bench-quick --quick --data-dir $(BENCH_DATA) --resume
+
+speed:
 	./scripts/bench.sh
 
 toy-study:

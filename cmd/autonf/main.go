@@ -24,6 +24,7 @@ func init() {
 		{"sample", "draw samples from a model", runSample},
 		{"density", "log-density of every row of a data file", runDensity},
 		{"search", "search the flow architecture for the data (AutoNF)", runSearch},
+		{"bench", "AutoNF against exhaustive ground truth on real data (resumable)", runBench},
 		{"plot", "picture of a model: density map (2-D) or samples vs data", runPlot},
 		{"arch", "list or show architecture presets", runArch},
 	}

@@ -1,0 +1,540 @@
+package bench
+
+import (
+	"bytes"
+	"cmp"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"os"
+	"path"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+
+	"github.com/autonf/autonf/internal/fsio"
+)
+
+// Markers delimit the generated section in a Markdown file.
+const (
+	MarkerStart = "<!-- bench:start -->"
+	MarkerEnd   = "<!-- bench:end -->"
+)
+
+// SectionFile is the Markdown section written to the output directory.
+const SectionFile = "bench.md"
+
+// MarkdownOptions configure Markdown.
+type MarkdownOptions struct {
+	// Link is the path prefix of the PNGs as seen from the Markdown file
+	// ("" when it sits beside them).
+	Link    string
+	Command string   // the command that produced the results
+	Results *Results // for the scale, machine and wall time
+}
+
+// WriteReport writes the PNGs and bench.md into dir and, when spliceInto
+// is not empty, the same section (with links relative to that file)
+// between the markers of spliceInto.
+func WriteReport(res *Results, dir, spliceInto, command string) error {
+	s := Summarize(res)
+	if err := Plots(s, dir); err != nil {
+		return err
+	}
+	md, err := Markdown(s, MarkdownOptions{Command: command, Results: res})
+	if err != nil {
+		return err
+	}
+	if err := fsio.WriteFile(filepath.Join(dir, SectionFile), []byte(md)); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	if spliceInto == "" {
+		return nil
+	}
+	absDir, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	absMD, err := filepath.Abs(filepath.Dir(spliceInto))
+	if err != nil {
+		return err
+	}
+	rel, err := filepath.Rel(absMD, absDir)
+	if err != nil {
+		return err
+	}
+	md, err = Markdown(s, MarkdownOptions{Command: command, Results: res, Link: filepath.ToSlash(rel)})
+	if err != nil {
+		return err
+	}
+	return Splice(spliceInto, md)
+}
+
+// Splice writes section between MarkerStart and MarkerEnd in the Markdown
+// file at path (appending both markers at the end when it has none); the
+// rest of the file is kept.
+func Splice(path, section string) error {
+	b, err := fsio.ReadFile(path, 64<<20)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("bench: %w", err)
+	}
+	body := MarkerStart + "\n" + strings.TrimRight(section, "\n") + "\n" + MarkerEnd
+	s := string(b)
+	i, j := strings.Index(s, MarkerStart), strings.Index(s, MarkerEnd)
+	switch {
+	case i >= 0 && j > i:
+		s = s[:i] + body + s[j+len(MarkerEnd):]
+	case i < 0 && j < 0:
+		if s != "" && !strings.HasSuffix(s, "\n") {
+			s += "\n"
+		}
+		if s != "" {
+			s += "\n"
+		}
+		s += body + "\n"
+	default:
+		return fmt.Errorf("bench: %s has an unmatched %s or %s marker; fix the file by hand", path, MarkerStart, MarkerEnd)
+	}
+	if err := fsio.WriteFile(path, []byte(s)); err != nil {
+		return fmt.Errorf("bench: %w", err)
+	}
+	return nil
+}
+
+func f3(x float64) string {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return "—"
+	}
+	return fmt.Sprintf("%.3f", x)
+}
+
+func signed(x float64) string {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return "—"
+	}
+	if math.Abs(x) < 5e-4 {
+		return "0.000"
+	}
+	return fmt.Sprintf("%+.3f", x)
+}
+
+// pm renders mean ± s.d. (the s.d. only when there are two values or more).
+func pm(s Stat) string {
+	if s.N == 0 {
+		return "—"
+	}
+	if s.N < 2 {
+		return f3(s.Mean)
+	}
+	return fmt.Sprintf("%.3f ± %.3f", s.Mean, s.SD)
+}
+
+// medRange renders median [min, max] with signs.
+func medRange(s Stat) string {
+	if s.N == 0 {
+		return "—"
+	}
+	if s.N == 1 {
+		return signed(s.Median)
+	}
+	return fmt.Sprintf("%s [%s, %s]", signed(s.Median), signed(s.Min), signed(s.Max))
+}
+
+func secs(x float64) string {
+	switch {
+	case math.IsNaN(x):
+		return "—"
+	case x < 10:
+		return fmt.Sprintf("%.2f", x)
+	case x < 100:
+		return fmt.Sprintf("%.1f", x)
+	}
+	return fmt.Sprintf("%.0f", x)
+}
+
+func picks(m map[string]int) string {
+	keys := slices.SortedFunc(maps.Keys(m), func(a, b string) int { return cmp.Or(cmp.Compare(m[b], m[a]), cmp.Compare(a, b)) })
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s×%d", k, m[k])
+	}
+	return strings.Join(parts, ", ")
+}
+
+func ints(v []int) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = fmt.Sprint(x)
+	}
+	return strings.Join(s, "×")
+}
+
+func (o MarkdownOptions) png(name string) string {
+	if o.Link == "" {
+		return name
+	}
+	return path.Join(o.Link, name)
+}
+
+// Markdown renders the bench section from s: scale, ground truth, search
+// variants, random search, toy study, Pareto and a discussion whose every
+// number comes from s.
+func Markdown(s *Summary, opt MarkdownOptions) (string, error) {
+	res := opt.Results
+	if res == nil {
+		return "", errors.New("bench: Markdown needs the results")
+	}
+	sc := res.Scale
+	var b bytes.Buffer
+	w := func(format string, a ...any) { fmt.Fprintf(&b, format, a...) }
+	w("## AutoNF against exhaustive ground truth (`autonf bench`)\n\n")
+	if reflect.DeepEqual(sc, QuickScale()) {
+		w("**Quick subset** (the CI smoke test): too small to judge AutoNF by; `make bench` runs the full bench.\n\n")
+	}
+	w("Generated by `%s` from `results.json` (do not edit by hand). Machine: %s. ", opt.Command, res.Machine)
+	w("Wall time of the bench: %.1f min (resumed runs added). ", res.Seconds/60)
+	if s.Done < s.Units {
+		w("**Incomplete: %d of %d units finished** — rerun the command to resume.\n\n", s.Done, s.Units)
+	} else {
+		w("All %d units finished.\n\n", s.Units)
+	}
+	n := spaceSize(sc.Layers, len(sc.Candidates))
+	steps := "the search's default step budget per phase"
+	if sc.SearchSteps > 0 {
+		steps = fmt.Sprintf("%d steps per phase at most", sc.SearchSteps)
+	}
+	w("**Scaled down, identically for every method.** Rows subsampled (shuffled, seed %d) to at most %d train / %d validation / %d test "+
+		"(MINIBOONE: train and validation from `miniboone/val.npy`, test from `miniboone/test.npy`; the CSVs: disjoint subsamples of one file). "+
+		"Space: %d slots × {%s} = %d architectures, each block [reverse → LU linear → transform]; conditioners %s hidden, %d spline bins. "+
+		"Every architecture trained from scratch with %d seed(s): Adam, lr %g, batch %d, at most %d epochs, early stopping on validation (patience %d). "+
+		"Every search: batch %d, %s, %d seeds per variant. Costs (`search seconds`) are wall-clock seconds on a 2-core machine shared with other jobs: read ratios, not absolute times.\n\n",
+		sc.DataSeed, sc.TrainRows, sc.ValRows, sc.TestRows, sc.Layers, strings.Join(sc.Candidates, ", "), n, ints(sc.Hidden), sc.Bins,
+		sc.TrainSeeds, sc.LR, sc.Batch, sc.Epochs, sc.Patience, sc.Batch, steps, sc.SearchSeeds)
+	w("**Units.** Every NLL is nats per row in the units of the user's file (the standardisation's log-Jacobian included; integer columns are dequantised with uniform noise of one grid step, so theirs are NLLs of the dequantised data). " +
+		"Architectures are ranked by mean validation NLL over seeds; test NLL (mean over seeds) is reported beside and never used to choose. " +
+		"**Regret** = test NLL of the pick − test NLL of the validation-best architecture (can be negative: validation and test disagree); **rank** = %% of the architectures with a lower validation NLL (0 = the validation-best).\n\n")
+
+	// Headline: per dataset, the default variant and the variant with the
+	// lowest median regret.
+	w("**Headline** (median over search seeds; regret in test nats against the validation-best of the ground truth):\n\n")
+	for _, t := range s.Truth {
+		var def, best *VariantScore
+		for i := range s.Variants {
+			v := &s.Variants[i]
+			if v.Dataset != t.Dataset || v.Regret.N == 0 {
+				continue
+			}
+			if v.Variant == "sampled" {
+				def = v
+			}
+			if best == nil || v.Regret.Median < best.Regret.Median || (v.Regret.Median == best.Regret.Median && v.Seconds.Median < best.Seconds.Median) {
+				best = v
+			}
+		}
+		if best == nil {
+			w("- %s: no search finished yet.\n", t.Dataset)
+			continue
+		}
+		line := fmt.Sprintf("- %s (%d architectures, test spread %.3f nats, one enumeration %s s):", t.Dataset, len(t.Archs), t.Spread, secs(t.ExhaustiveSeconds))
+		if def != nil {
+			line += fmt.Sprintf(" default (sampled) regret %s, validation-best picked %d/%d, search %s s (%.1f %% of one enumeration), random search matches it after %s;",
+				signed(def.Regret.Median), def.ValBestHits, def.Regret.N, secs(def.Seconds.Median), 100*def.FracExhaustive, matchText(def.Random))
+		}
+		line += fmt.Sprintf(" lowest median regret: %s, %s (search %s s).", best.Variant, signed(best.Regret.Median), secs(best.Seconds.Median))
+		w("%s\n", line)
+	}
+	w("\n")
+
+	// Ground truth.
+	w("### Ground truth: every architecture trained\n\n")
+	w("| dataset | D | rows (train/val/test) | validation-best | its val NLL | its test NLL | test-best | its test NLL | test spread (worst − best) | Spearman (val, test) | one enumeration (s) |\n")
+	w("|---|---|---|---|---|---|---|---|---|---|---|\n")
+	info := map[string]DatasetInfo{}
+	for _, d := range res.Datasets {
+		info[d.Name] = d
+	}
+	for _, t := range s.Truth {
+		di := info[t.Dataset]
+		if len(t.Archs) == 0 {
+			w("| %s | %d | — | no finished training | | | | | | | |\n", t.Dataset, di.Dim)
+			continue
+		}
+		vb, tb := t.Archs[0], t.Archs[t.TestBest]
+		w("| %s | %d | %d/%d/%d | %s | %s | %s | %s | %s | %s | %s | %s |\n", t.Dataset, di.Dim, di.Rows["train"], di.Rows["val"], di.Rows["test"],
+			vb.Name, pm(vb.Val), pm(vb.Test), tb.Name, pm(tb.Test), f3(t.Spread), f3(t.Spearman), secs(t.ExhaustiveSeconds))
+	}
+	for _, t := range s.Truth {
+		if t.Missing > 0 {
+			w("\n%s: %d of %d architectures have no finished training.", t.Dataset, t.Missing, t.Space)
+		}
+	}
+	w("\n\nThe five best and the worst architecture of each dataset by validation NLL:\n\n")
+	w("| dataset | rank | architecture | val NLL | test NLL | training s |\n|---|---|---|---|---|---|\n")
+	for _, t := range s.Truth {
+		for i, a := range t.Archs {
+			if i < 5 || i == len(t.Archs)-1 {
+				w("| %s | %d | %s | %s | %s | %s |\n", t.Dataset, a.Rank, a.Name, pm(a.Val), pm(a.Test), secs(a.Seconds.Mean))
+			}
+		}
+	}
+
+	// Variants.
+	w("\n### Search variants against the ground truth\n\n")
+	w("| dataset | variant | picks | hit val-best | rank %% (mean) | regret, nats: mean ± s.d. | median [min, max] | val regret (median) | search s (median) | search + training of the pick, s (median) | %% of one enumeration | × one training of the pick (median) | min max-weight (median) | saturated (runs) | binarisation gap L^U − argmax, nats: median [min, max] | random search to match the median regret |\n")
+	w("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, v := range s.Variants {
+		if v.Runs == 0 {
+			w("| %s | %s | not run yet | | | | | | | | | | | | | |\n", v.Dataset, v.Variant)
+			continue
+		}
+		fail := ""
+		if v.Failed > 0 {
+			fail = fmt.Sprintf(" (%d failed)", v.Failed)
+		}
+		w("| %s | %s | %s%s | %d/%d | %.1f | %s | %s | %s | %s | %s | %.1f %% | %s | %s |%s %s |\n", v.Dataset, v.Label, picks(v.Picks), fail, v.ValBestHits, v.Runs-v.Failed,
+			v.RankPct.Mean, pm(v.Regret), medRange(v.Regret), signed(v.ValRegret.Median), secs(v.Seconds.Median), secs(v.Total.Median), 100*v.FracExhaustive,
+			f3(v.PerTraining.Median), f3(v.MinMaxWeight.Median), v.Conv.cells(), matchText(v.Random))
+	}
+
+	// Random search.
+	w("\n### Random search at equal compute\n\n")
+	w("Random search without replacement, simulated from the ground truth (%d random orders; each draw costs the architecture's mean training seconds; the best-so-far is chosen by validation NLL). "+
+		"AutoNF's compute is its search plus one training of its pick (random search's pick is trained already). Median regret of random search's pick after k trainings (mean cumulative seconds):\n\n", sc.RandomOrders)
+	ks := []int{1, 2, 4, 8, 16, 32, 64, 128, 256}
+	w("| dataset |")
+	for _, k := range ks {
+		if k <= n {
+			w(" k=%d |", k)
+		}
+	}
+	w("\n|---|")
+	for _, k := range ks {
+		if k <= n {
+			w("---|")
+		}
+	}
+	w("\n")
+	for _, c := range s.Random {
+		w("| %s |", c.Dataset)
+		for _, k := range ks {
+			if k <= n {
+				if k <= len(c.Median) {
+					w(" %s (%s s) |", signed(c.Median[k-1]), secs(c.Seconds[k-1]))
+				} else {
+					w(" — |")
+				}
+			}
+		}
+		w("\n")
+	}
+	w("\n")
+	for _, c := range s.Random {
+		if len(c.K) > 0 {
+			w("![random search vs AutoNF on %s](%s)\n", c.Dataset, opt.png("random_"+c.Dataset+".png"))
+		}
+	}
+
+	// Toy.
+	ts := s.Toy
+	w("\n### Toy study as in the paper (%s, %d slots × {planar, radial}, exact estimator, whole space)\n\n", sc.ToyData, sc.ToyLayers)
+	w("Both losses with the paper's softmax (τ = 1 throughout, `TempEnd` 1) and with the search's default temperature annealing. ")
+	w("Each search's argmax is retrained from scratch (the same training budget as the ground truth) and tested; rank and regret against the %d-architecture toy ground truth.\n\n", ts.Truth.Space)
+	w("| loss | picks | mean max weight per slot | min max-weight (median) | retrained test NLL (mean ± s.d.) | rank %% (mean) | regret (median [min, max]) | search s (median) | saturated (runs) | binarisation gap, nats |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, t := range ts.Scores {
+		mw := make([]string, len(t.MaxWeight))
+		for i, x := range t.MaxWeight {
+			mw[i] = fmt.Sprintf("%.3f", x)
+		}
+		w("| %s | %s | %s | %s | %s | %.1f | %s | %s |%s\n", t.Label, picks(t.Picks), strings.Join(mw, ", "), f3(t.MinMaxWeight.Median), pm(t.TestNLL), t.RankPct.Mean, medRange(t.Regret), secs(t.Seconds.Median), t.Conv.cells())
+	}
+	if len(ts.Truth.Archs) > 0 {
+		w("\nToy ground truth: validation-best %s (test %s), test-best %s (test %s).", ts.Truth.Archs[0].Name, pm(ts.Truth.Archs[0].Test), ts.Truth.Archs[ts.Truth.TestBest].Name, pm(ts.Truth.Archs[ts.Truth.TestBest].Test))
+	}
+	for _, sm := range ts.Same {
+		w(" %s: M1 and M2 picked the same architecture on %d of %d seeds.", map[bool]string{false: "With τ = 1", true: "Annealed"}[sm.Anneal], sm.SamePick, sm.Seeds)
+	}
+	w("\n")
+
+	// Pareto.
+	w("\n### Pareto: λ sweep against the exhaustive front (%s, variant %s, %d seed(s) per λ)\n\n", sc.ParetoDataset, sc.ParetoVariant, sc.ParetoSeeds)
+	w("The α objective is L + λ·Σ cost (costs normalised: affine coupling = 1; train emphasis). The exhaustive front is chosen on validation NLL (mean over seeds) against the architecture's cost. " +
+		"**Matched-cost regret** = test NLL of the pick − test NLL of the validation-best architecture that costs no more; **penalised regret** = (test + λ·cost) of the pick − that of the architecture minimising validation NLL + λ·cost.\n\n")
+	for _, p := range s.Pareto {
+		if len(p.Costs) == 0 {
+			w("%s costs: not priced yet.\n\n", p.Source)
+			continue
+		}
+		cs := make([]string, len(p.Costs))
+		for i, c := range p.Costs {
+			cs[i] = fmt.Sprintf("%s %.3f", p.Candidates[i], c)
+		}
+		w("**%s costs** (%s). Front: ", p.Source, strings.Join(cs, ", "))
+		fr := make([]string, len(p.Front))
+		for i, f := range p.Front {
+			fr[i] = fmt.Sprintf("%s (cost %.2f, val %.3f, test %.3f)", f.Name, f.Cost, f.Val, f.Test)
+		}
+		w("%s.\n\n", strings.Join(fr, "; "))
+		w("| λ | picks | on the front | cost of the pick | its test NLL | rank %% by val + λ·cost | matched-cost regret | penalised regret |\n|---|---|---|---|---|---|---|---|\n")
+		for _, pt := range p.Points {
+			if pt.Runs == 0 {
+				w("| %g | not run yet | | | | | | |\n", pt.Lambda)
+				continue
+			}
+			w("| %g | %s | %d/%d | %s | %s | %.1f | %s | %s |\n", pt.Lambda, picks(pt.Picks), pt.OnFront, pt.Runs, pm(pt.Cost), pm(pt.Test), pt.RankPct.Mean, medRange(pt.MatchedRegret), medRange(pt.PenRegret))
+		}
+		w("\n![Pareto front, %s costs](%s)\n\n", p.Source, opt.png("pareto_"+p.Source+".png"))
+	}
+
+	w("### Discussion (generated from the numbers above)\n\n")
+	w("%s\n", discussion(s, sc))
+	return b.String(), nil
+}
+
+func matchText(m Match) string {
+	if m.K == 0 {
+		return fmt.Sprintf("not reached (target %s)", signed(m.Target))
+	}
+	return fmt.Sprintf("%d training(s), %s s (%.2f× search + training)", m.K, secs(m.Seconds), m.Ratio)
+}
+
+// discussion writes where AutoNF wins and loses, every number from s.
+func discussion(s *Summary, sc Scale) string {
+	var out []string
+	add := func(f string, a ...any) { out = append(out, fmt.Sprintf(f, a...)) }
+	truth := map[string]Truth{}
+	for _, t := range s.Truth {
+		truth[t.Dataset] = t
+	}
+	total, hits := 0, 0
+	var wins, losses, cheaper, dearer []string
+	for _, v := range s.Variants {
+		if v.Regret.N == 0 {
+			continue
+		}
+		t := truth[v.Dataset]
+		total += v.Regret.N
+		hits += v.ValBestHits
+		noise := t.NoiseSD
+		tag := fmt.Sprintf("%s/%s (median regret %s, noise %.3f)", v.Dataset, v.Variant, signed(v.Regret.Median), noise)
+		switch {
+		case len(t.Archs) == 0 || t.Archs[0].Test.N < 2: // no seed noise with one training seed
+		case v.Regret.Median <= noise:
+			wins = append(wins, tag)
+		default:
+			losses = append(losses, tag)
+		}
+		if v.Random.K > 0 {
+			if v.Random.Ratio >= 1 {
+				cheaper = append(cheaper, fmt.Sprintf("%s (random search needs %.2f× its search + training seconds)", v.Dataset+"/"+v.Variant, v.Random.Ratio))
+			} else {
+				dearer = append(dearer, fmt.Sprintf("%s (random search matches it with %.2f× its search + training seconds)", v.Dataset+"/"+v.Variant, v.Random.Ratio))
+			}
+		} else {
+			cheaper = append(cheaper, fmt.Sprintf("%s (random search never matches its median regret %s, which is below the validation-best's)", v.Dataset+"/"+v.Variant, signed(v.Random.Target)))
+		}
+	}
+	if total == 0 {
+		return "No search has finished yet."
+	}
+	add("Over %d searches (%d datasets × %d variants × up to %d seeds), %d picked the validation-best architecture of the ground truth.", total, len(s.Truth), len(sc.Variants), sc.SearchSeeds, hits)
+	noiseNote := "“Within noise” below means a median regret no larger than the seed s.d. of the validation-best architecture's test NLL"
+	for _, t := range s.Truth {
+		noiseNote += fmt.Sprintf("; %s %.3f (its test NLLs spread %.3f nats over the space, Spearman ρ(val, test) = %.2f)", t.Dataset, t.NoiseSD, t.Spread, t.Spearman)
+	}
+	add("%s.", noiseNote)
+	if len(wins) > 0 {
+		add("**Within noise of the ground truth:** %s.", strings.Join(wins, "; "))
+	}
+	if len(losses) > 0 {
+		add("**Worse than noise:** %s.", strings.Join(losses, "; "))
+	}
+	if len(cheaper) > 0 {
+		add("**Cheaper than random search at equal regret:** %s.", strings.Join(cheaper, "; "))
+	}
+	if len(dearer) > 0 {
+		add("**Dearer than random search at equal regret:** %s.", strings.Join(dearer, "; "))
+	}
+	// Cheapest variant within noise per dataset.
+	for _, t := range s.Truth {
+		if len(t.Archs) == 0 || t.Archs[0].Test.N < 2 {
+			add("On %s there is one training seed: no seed noise to compare regrets with.", t.Dataset)
+			continue
+		}
+		best := -1
+		for i, v := range s.Variants {
+			if v.Dataset != t.Dataset || v.Regret.N == 0 || v.Regret.Median > t.NoiseSD {
+				continue
+			}
+			if best < 0 || v.Seconds.Median < s.Variants[best].Seconds.Median {
+				best = i
+			}
+		}
+		if best >= 0 {
+			v := s.Variants[best]
+			add("On %s the cheapest variant within noise is %s: median %s s, %.1f %% of one enumeration (%s s), %.2f× one training of its pick.", t.Dataset, v.Variant, secs(v.Seconds.Median), 100*v.FracExhaustive, secs(t.ExhaustiveSeconds), v.PerTraining.Median)
+		} else {
+			add("On %s no variant is within noise of the validation-best.", t.Dataset)
+		}
+	}
+	// Convergence.
+	satRuns, allRuns, lowW := 0, 0, 0
+	var gaps []float64
+	for _, v := range s.Variants {
+		satRuns += v.Conv.Saturated
+		allRuns += v.Conv.Runs
+		if v.MinMaxWeight.N > 0 && v.MinMaxWeight.Median < 0.99 {
+			lowW++
+		}
+		if v.Conv.Gap.N > 0 {
+			gaps = append(gaps, v.Conv.Gap.Median)
+		}
+	}
+	if allRuns > 0 {
+		g := stat(gaps)
+		add("Convergence: %d of %d searches ended with every phase saturated (every slot's max weight ≥ 0.99); in %d of the %d (dataset, variant) cells the median smallest max-weight is below 0.99, so the argmax there binarises a mixture. The per-cell median binarisation gap (L^U at the final weights − NLL of the argmax path, shared θ) ranges from %s to %s nats.",
+			satRuns, allRuns, lowW, len(s.Variants), signed(g.Min), signed(g.Max))
+	}
+	ts := s.Toy
+	for k := 0; k+1 < len(ts.Scores); k += 2 {
+		m1, m2 := ts.Scores[k], ts.Scores[k+1]
+		if m1.TestNLL.N == 0 || m2.TestNLL.N == 0 || k/2 >= len(ts.Same) {
+			continue
+		}
+		sm := ts.Same[k/2]
+		setting := "with τ = 1 (the paper's softmax)"
+		if m1.Anneal {
+			setting = "with the default annealing"
+		}
+		add("Toy study %s: M1 (L^O) and M2 (L^U) picked the same architecture on %d of %d seeds; retrained test NLL %s (M1) vs %s (M2), difference of the means %s nats; median smallest max-weight %.3f (M1) vs %.3f (M2); saturated runs %d/%d (M1) vs %d/%d (M2).",
+			setting, sm.SamePick, sm.Seeds, pm(m1.TestNLL), pm(m2.TestNLL), signed(m1.TestNLL.Mean-m2.TestNLL.Mean), m1.MinMaxWeight.Median, m2.MinMaxWeight.Median, m1.Conv.Saturated, m1.Conv.Runs, m2.Conv.Saturated, m2.Conv.Runs)
+	}
+	for _, p := range s.Pareto {
+		var mr []float64
+		on, n := 0, 0
+		for _, pt := range p.Points {
+			if pt.MatchedRegret.N > 0 {
+				mr = append(mr, pt.MatchedRegret.Median)
+			}
+			on += pt.OnFront
+			n += pt.Runs
+		}
+		if len(mr) > 0 {
+			st := stat(mr)
+			add("Pareto (%s costs): %d of %d λ-sweep picks lie on the exhaustive validation front; the median matched-cost regret over λ ranges from %s to %s nats.", p.Source, on, n, signed(st.Min), signed(st.Max))
+		}
+	}
+	for _, t := range s.Truth {
+		if len(t.Archs) > 1 && t.NoiseSD > 0 {
+			gap := t.Archs[1].Val.Mean - t.Archs[0].Val.Mean
+			ratio := gap / math.Max(t.Archs[0].Val.SD, 1e-12)
+			verdict := "within twice the seed noise, so which of them a search picks is largely a matter of seed"
+			if ratio > 2 {
+				verdict = "more than twice the seed noise, so the validation-best is identifiable and missing it is the search's own error"
+			}
+			add("On %s the two best architectures by validation differ by %.3f nats of validation NLL, %.2f× the seed s.d. of the best one's validation NLL (%.3f): %s.", t.Dataset, gap, ratio, t.Archs[0].Val.SD, verdict)
+		}
+	}
+	return strings.Join(out, " ")
+}
