@@ -20,4 +20,4 @@ fi
 $BIN plot --model "$MODEL" --data toy:8gaussians --out "$OUT/density.png"
 echo
 echo "demo outputs in $OUT/:"
-find "$OUT" -maxdepth 2 -type f | sort
+find "$OUT" -maxdepth 2 -type f -not -name '.*' | sort
