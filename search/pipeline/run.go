@@ -40,7 +40,6 @@ type Result struct {
 	Yard    []Yardstick     `json:"yardsticks,omitempty"`   // sorted by validation NLL
 	Seconds float64         `json:"seconds"`
 	Data    map[string]any  `json:"data"`
-	Extra   map[string]any  `json:"-"`
 	log     io.Writer
 }
 
