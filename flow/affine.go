@@ -23,6 +23,64 @@ const DefaultMinScale = 1e-3
 // log, multiply-add, log-det sum), counted in FLOPs.
 const affineFLOPs = 8
 
+// DefaultAffineTailBound is the bound B of the affine layers' opt-in
+// linear tails ("tails": "linear") when the spec gives no tail_bound. The
+// model standardises every column, so B = 5 leaves the conditioner
+// unchanged on all but the rarest clean rows.
+const DefaultAffineTailBound = 5
+
+// maxAffineTailBound caps tail_bound: beyond it the clamp would never act
+// on standardised data.
+const maxAffineTailBound = 1e6
+
+// checkAffineTails validates and defaults LayerSpec.Tails and
+// LayerSpec.TailBound of an affine layer: "" (the default: no tails, and
+// then tail_bound must be unset, so old specs keep meaning the same) or
+// "linear" with 0 < tail_bound ≤ 1e6 (0: DefaultAffineTailBound). It
+// returns the bound, 0 when the tails are off.
+func checkAffineTails(typ, tails string, bound float64) (float64, error) {
+	switch tails {
+	case "":
+		if bound != 0 {
+			return 0, fmt.Errorf("%s: tail_bound %g applies only with \"tails\": \"linear\" (set both, or neither)", typ, bound)
+		}
+		return 0, nil
+	case "linear":
+		if bound == 0 {
+			return DefaultAffineTailBound, nil
+		}
+		if !(bound > 0 && bound <= maxAffineTailBound) {
+			return 0, fmt.Errorf("%s: tail_bound must be a finite number in (0, %g], got %g", typ, float64(maxAffineTailBound), bound)
+		}
+		return bound, nil
+	default:
+		return 0, fmt.Errorf("%s: tails %q is unknown (want \"linear\", or leave it unset for none)", typ, tails)
+	}
+}
+
+// clampTo writes dst = clamp(src, −b, b) elementwise (NaN stays NaN).
+func clampTo[T Float](dst, src []T, b T) {
+	for i, v := range src {
+		if v > b {
+			v = b
+		} else if v < -b {
+			v = -b
+		}
+		dst[i] = v
+	}
+}
+
+// clampOne is clamp(v, −b, b).
+func clampOne[T Float](v, b T) T {
+	if v > b {
+		return b
+	}
+	if v < -b {
+		return -b
+	}
+	return v
+}
+
 // checkMinScale validates and defaults LayerSpec.MinScale.
 func checkMinScale(typ string, m float64) (float64, error) {
 	if m == 0 {

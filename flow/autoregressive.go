@@ -9,7 +9,7 @@ import (
 )
 
 func init() {
-	RegisterType(LayerType{Name: "maf", Fields: []string{"hidden", "activation", "order", "min_scale"},
+	RegisterType(LayerType{Name: "maf", Fields: []string{"hidden", "activation", "order", "min_scale", "tails", "tail_bound"},
 		Example: LayerSpec{Type: "maf", Hidden: []int{6, 5}, Activation: "tanh", Order: "reversed", MinScale: 0.01}},
 		newMAFFromSpec[float32], newMAFFromSpec[float64])
 	RegisterType(LayerType{Name: "nsf-ar", Fields: []string{"hidden", "activation", "order", "bins", "tail_bound"},
@@ -37,6 +37,7 @@ type Autoregressive[T Float, Tr transformer[T]] struct {
 	made  *MLP[T]
 	t     Tr
 	cost  func() Cost
+	bound T // > 0: the MADE sees its input clamped to [−bound, bound] (affine "tails": "linear")
 }
 
 // MAF is a masked affine autoregressive layer (Papamakarios et al. 2017),
@@ -53,7 +54,28 @@ type Autoregressive[T Float, Tr transformer[T]] struct {
 // Spec fields: Hidden (default [256, 256]; widths below D−1 leave some
 // dependencies unused), Activation (default relu), Order ("natural",
 // the default: x_i depends on x_0…x_{i−1}; or "reversed": on x_{i+1}…x_{D−1}),
-// MinScale (default DefaultMinScale). Parameters: "made.w0", "made.b0", …
+// MinScale (default DefaultMinScale), Tails and TailBound (below).
+// Parameters: "made.w0", "made.b0", …
+//
+// Tails "linear" (opt-in; off by default) makes the layer tail-safe: the
+// MADE sees its input clamped to [−B, B] (B = TailBound, default
+// DefaultAffineTailBound), so
+//
+//	z_i = x_i·e_i(c(x)_<i) + μ_i(c(x)_<i),   c(x) = clamp(x, −B, B).
+//
+// The Jacobian stays triangular with diagonal e_i, so the log-det is still
+// Σ_i log e_i, and the inverse still solves x_i from the already solved
+// x_<i (clamped before they enter the MADE): a bijection with an exact
+// log-det and inverse. For a row outside the box, μ and e are those of its
+// projection onto the box, bounded by what the MADE does on the box, so
+// the layer is affine there (linear tails) instead of extrapolating the
+// network: without the clamp, a ReLU MADE's scale grows linearly with x,
+// z grows like x², and stacked layers compound that into log-densities of
+// −10²⁰ for a row 40 s.d. out; with it a far row's |z| grows only
+// linearly, by at most the product of the layers' largest scales. The
+// price: the conditioner is constant in a coordinate beyond ±B (its
+// gradient there is 0), which costs clean-data likelihood only for rows
+// that reach beyond B (see BENCHMARKS.md, "Tail-safe affine layers").
 type MAF[T Float] = Autoregressive[T, affineTr[T]]
 
 // NSFAR is a rational-quadratic spline autoregressive layer (Durkan et al.
@@ -101,11 +123,16 @@ func NewMAF[T Float](dim int, spec LayerSpec, rng *rand.Rand) (*MAF[T], error) {
 	if err != nil {
 		return nil, err
 	}
-	s := LayerSpec{Type: "maf", Order: spec.Order, MinScale: minScale}
+	bound, err := checkAffineTails("maf", spec.Tails, spec.TailBound)
+	if err != nil {
+		return nil, err
+	}
+	s := LayerSpec{Type: "maf", Order: spec.Order, MinScale: minScale, Tails: spec.Tails, TailBound: bound}
 	l, err := newAutoregressive[T](dim, s, hidden, act, affineTr[T]{minScale: T(minScale)}, rng)
 	if err != nil {
 		return nil, err
 	}
+	l.bound = T(bound)
 	// The forward is one MADE pass, the inverse D of them.
 	l.cost = func() Cost {
 		f := l.made.FLOPs() + affineFLOPs*float64(l.dim)
@@ -172,6 +199,7 @@ type arWork[T Float, Tr transformer[T]] struct {
 	mlp      *MLPWork[T]
 	tw       trWork[T]
 	dpar, gx *Mat[T]
+	xc       *Mat[T] // the clamped input the MADE saw (tails only)
 
 	// Inverse's own state (set up by the first Inverse), so a pending
 	// Backward stays valid: the incremental MADE (nil when the masks do not
@@ -182,19 +210,26 @@ type arWork[T Float, Tr transformer[T]] struct {
 	ih       []*Mat[T]
 	icol     *Mat[T]
 	ilde     *Mat[T]
+	ixc      *Mat[T] // the clamped solved variables (tails only)
 }
 
 // NewOp implements Layer: the op is the layer's workspace.
 func (l *Autoregressive[T, Tr]) NewOp(grads [][]T) Op[T] { return l.work(grads) }
 
 func (l *Autoregressive[T, Tr]) work(grads [][]T) *arWork[T, Tr] {
-	return &arWork[T, Tr]{l: l, mlp: l.made.NewWorkGrads(grads), dpar: &Mat[T]{}, gx: &Mat[T]{}}
+	return &arWork[T, Tr]{l: l, mlp: l.made.NewWorkGrads(grads), dpar: &Mat[T]{}, gx: &Mat[T]{}, xc: &Mat[T]{}, ixc: &Mat[T]{}}
 }
 
 // Forward computes z = f(x; θ(x)) and ld = Σ log|f'| per row.
 func (wk *arWork[T, Tr]) Forward(x, z *Mat[T], ld []T) {
 	l := wk.l
-	par := l.made.Forward(wk.mlp, x)
+	in := x
+	if l.bound > 0 {
+		wk.xc.Resize(x.Rows, x.Cols)
+		clampTo(wk.xc.Data, x.Data[:x.Rows*x.Cols], l.bound)
+		in = wk.xc
+	}
+	par := l.made.Forward(wk.mlp, in)
 	l.t.forward(&wk.tw, x, par, z, l.cols, ld[:x.Rows])
 }
 
@@ -214,6 +249,14 @@ func (wk *arWork[T, Tr]) Backward(dz *Mat[T], dld []T, dx *Mat[T]) {
 	l.made.Backward(wk.mlp, wk.dpar, dx)
 	if dx != nil {
 		n := rows * l.dim
+		if l.bound > 0 {
+			// The clamp passes the MADE's input gradient only inside the box.
+			for i, v := range wk.tw.x.Data[:n] {
+				if v > l.bound || v < -l.bound {
+					dx.Data[i] = 0
+				}
+			}
+		}
 		addInto(dx.Data[:n], gx.Data[:n])
 	}
 }
@@ -246,6 +289,12 @@ func (wk *arWork[T, Tr]) Inverse(z, x *Mat[T], ld []T) {
 	} else {
 		wk.step.begin(n)
 	}
+	in := x // what the MADE sees: x, or its solved variables clamped
+	if l.bound > 0 {
+		wk.ixc.Resize(n, D)
+		wk.ixc.Zero()
+		in = wk.ixc
+	}
 	var lde *Mat[T]
 	if ld != nil {
 		lde = wk.ilde
@@ -255,11 +304,16 @@ func (wk *arWork[T, Tr]) Inverse(z, x *Mat[T], ld []T) {
 		var out []T
 		ldo := P
 		if wk.step != nil {
-			out, ldo = wk.step.pass(k, x)
+			out, ldo = wk.step.pass(k, in)
 		} else {
-			out = l.madeColumns(wk, x, v*P, P).Data
+			out = l.madeColumns(wk, in, v*P, P).Data
 		}
 		l.t.inverse(&wk.tw, z, out, ldo, x, l.cols, v, v+1, lde)
+		if l.bound > 0 {
+			for r := 0; r < n; r++ {
+				in.Data[r*D+v] = clampOne(x.Data[r*D+v], l.bound)
+			}
+		}
 	}
 	if ld != nil {
 		sumRows(lde, ld[:n])

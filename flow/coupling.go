@@ -7,7 +7,7 @@ import (
 )
 
 func init() {
-	RegisterType(LayerType{Name: "affine-coupling", Fields: []string{"hidden", "activation", "mask", "min_scale"}, MinDim: 2,
+	RegisterType(LayerType{Name: "affine-coupling", Fields: []string{"hidden", "activation", "mask", "min_scale", "tails", "tail_bound"}, MinDim: 2,
 		Example: LayerSpec{Type: "affine-coupling", Hidden: []int{7}, Activation: "elu", Mask: "odd", MinScale: 0.01}},
 		newAffineCouplingFromSpec[float32], newAffineCouplingFromSpec[float64])
 	RegisterType(LayerType{Name: "nsf-coupling", Fields: []string{"hidden", "activation", "mask", "bins", "tail_bound"}, MinDim: 2,
@@ -30,6 +30,7 @@ type Coupling[T Float, Tr transformer[T]] struct {
 	tr, id []int // transformed and identity (conditioning) columns
 	mlp    *MLP[T]
 	t      Tr
+	bound  T // > 0: the conditioner sees x_B clamped to [−bound, bound] (affine "tails": "linear")
 }
 
 // AffineCoupling is a RealNVP affine coupling layer (Dinh et al. 2017),
@@ -42,7 +43,14 @@ type Coupling[T Float, Tr transformer[T]] struct {
 // Spec fields: Mask ("even", the default: transform the even-index columns
 // conditioned on the odd-index ones; or "odd": the reverse), Hidden
 // (default [256, 256]), Activation (default relu), MinScale (default
-// DefaultMinScale). Parameters: "mlp.w0", "mlp.b0", …
+// DefaultMinScale), Tails and TailBound. Parameters: "mlp.w0", "mlp.b0", …
+//
+// Tails "linear" (opt-in; off by default) makes the layer tail-safe, as
+// for MAF: the conditioner sees x_B clamped to [−B, B] (B = TailBound,
+// default DefaultAffineTailBound), z_A = x_A·e(c(x_B)) + μ(c(x_B)). Since
+// x_B = z_B, the inverse clamps z_B the same way; the log-det is still
+// Σ_j log e_j. A row outside the box gets the shift and scale of its
+// projection onto it (bounded), not the network's extrapolation.
 type AffineCoupling[T Float] = Coupling[T, affineTr[T]]
 
 // NSFCoupling is a rational-quadratic spline coupling layer (Durkan et al.
@@ -84,8 +92,17 @@ func NewAffineCoupling[T Float](dim int, spec LayerSpec, rng *rand.Rand) (*Affin
 	if err != nil {
 		return nil, err
 	}
-	s := LayerSpec{Type: "affine-coupling", Mask: spec.Mask, MinScale: minScale}
-	return newCoupling[T](dim, s, hidden, act, affineTr[T]{minScale: T(minScale)}, rng)
+	bound, err := checkAffineTails("affine-coupling", spec.Tails, spec.TailBound)
+	if err != nil {
+		return nil, err
+	}
+	s := LayerSpec{Type: "affine-coupling", Mask: spec.Mask, MinScale: minScale, Tails: spec.Tails, TailBound: bound}
+	l, err := newCoupling[T](dim, s, hidden, act, affineTr[T]{minScale: T(minScale)}, rng)
+	if err != nil {
+		return nil, err
+	}
+	l.bound = T(bound)
+	return l, nil
 }
 
 func newAffineCouplingFromSpec[T Float](dim int, spec LayerSpec, rng *rand.Rand) (Layer[T], error) {
@@ -157,6 +174,9 @@ func (l *Coupling[T, Tr]) work(grads [][]T) *couplingWork[T, Tr] {
 func (wk *couplingWork[T, Tr]) Forward(x, z *Mat[T], ld []T) {
 	l := wk.l
 	gatherCols(wk.xb, x, l.id)
+	if l.bound > 0 {
+		clampTo(wk.xb.Data, wk.xb.Data, l.bound)
+	}
 	par := l.mlp.Forward(wk.mlp, wk.xb)
 	l.t.forward(&wk.tw, x, par, z, l.tr, ld[:x.Rows])
 	copyCols(z, x, l.id)
@@ -174,6 +194,17 @@ func (wk *couplingWork[T, Tr]) Backward(dz *Mat[T], dld []T, dx *Mat[T]) {
 		return
 	}
 	l.mlp.Backward(wk.mlp, wk.dpar, wk.dx)
+	if l.bound > 0 {
+		// The clamp passes the conditioner's input gradient only inside the box.
+		x, nb := wk.tw.x, len(l.id)
+		for r := 0; r < dz.Rows; r++ {
+			for j, c := range l.id {
+				if v := x.Data[r*x.Cols+c]; v > l.bound || v < -l.bound {
+					wk.dx.Data[r*nb+j] = 0
+				}
+			}
+		}
+	}
 	scatterAddCols(dx, dz, wk.dx, l.id)
 }
 
@@ -187,6 +218,9 @@ func (wk *couplingWork[T, Tr]) Inverse(z, x *Mat[T], ld []T) {
 		wk.imlp, wk.ixb, wk.ilde = l.mlp.NewWork(), &Mat[T]{}, &Mat[T]{}
 	}
 	gatherCols(wk.ixb, z, l.id)
+	if l.bound > 0 {
+		clampTo(wk.ixb.Data, wk.ixb.Data, l.bound)
+	}
 	par := l.mlp.Forward(wk.imlp, wk.ixb)
 	var lde *Mat[T]
 	if ld != nil {

@@ -32,10 +32,15 @@ type LayerSpec struct {
 
 	// Rational-quadratic splines.
 	Bins      int     `json:"bins,omitempty"`       // K
-	TailBound float64 `json:"tail_bound,omitempty"` // B: identity tails outside [-B, B]
+	TailBound float64 `json:"tail_bound,omitempty"` // B: identity tails outside [-B, B] (affine layers: see Tails)
 
 	// Affine layers: the scale is softplus(raw) + MinScale.
 	MinScale float64 `json:"min_scale,omitempty"`
+	// Affine layers: "linear" makes the layer tail-safe: its conditioner
+	// sees its inputs clamped to [−TailBound, TailBound], so outside that
+	// box the layer is affine with the boundary's shift and scale (see
+	// Autoregressive). Empty (the default): no clamp.
+	Tails string `json:"tails,omitempty"`
 
 	// Permutations: the stored permutation (random permutations keep it so a
 	// saved model is rebuilt exactly) and the seed it was drawn from.
