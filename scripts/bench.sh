@@ -8,7 +8,8 @@
 # silently runs its slowest ("Prescott") kernels, which makes PyTorch look 2–3×
 # slower than a user's would be: the script then forces the matching kernels
 # (OPENBLAS_CORETYPE=SkylakeX on AVX-512 CPUs, Haswell on AVX2) for the peer only.
-# Peer set-up: ../shared/notes/peer.md (python3-torch, zuko's source in $ZUKO).
+# Peer set-up: ../shared/notes/peer.md (python3-torch, zuko's source in $ZUKO); install libopenblas0-pthread
+# with python3-torch, or apt may pick the slow reference BLAS.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 go run ./scripts/machine
