@@ -152,6 +152,11 @@ func PrepareData(cfg DataConfig) (*Prepared, error) {
 	return p, nil
 }
 
+// DataNLL converts a per-row NLL of the flow on p's standardised rows into
+// the units of the user's file: −log p(x) = −log p_flow(y) − LogDet, with
+// LogDet the standardisation's log-Jacobian.
+func (p *Prepared) DataNLL(flowNLL float64) float64 { return flowNLL - p.Standardizer.LogDet() }
+
 // Model wraps a flow trained on p with p's preprocessing.
 func (p *Prepared) Model(f *flow.Flow[float32], seed uint64) *Model {
 	return &Model{

@@ -630,7 +630,7 @@ func (r *runner) fit(ctx context.Context, p *model.Prepared, sp *strategy.Space,
 	if math.IsNaN(tr.BestValNLL) || math.IsInf(tr.BestValNLL, 0) {
 		return 0, testNLL{}, secs, tr, f.NumParams(), fmt.Errorf("no finite validation NLL (%s)", tr.StopReason)
 	}
-	val := tr.BestValNLL - p.Standardizer.LogDet()
+	val := p.DataNLL(tr.BestValNLL)
 	ev, err := model.Evaluate(p.Model(f, seed), p.TestTable, r.sc.DataSeed+7)
 	if err != nil {
 		return 0, testNLL{}, secs, tr, f.NumParams(), fmt.Errorf("test evaluation: %w", err)
@@ -705,7 +705,7 @@ func (r *runner) searchUnit(ctx context.Context, d string, p *model.Prepared, sp
 		s.Error = err.Error()
 	} else {
 		fillSearch(&s, sp, res)
-		s.Conv = convergenceOf(res, p.Standardizer.LogDet())
+		s.Conv = convergenceOf(res, p)
 	}
 	r.res.Searches = append(r.res.Searches, s)
 	r.res.done[key] = true

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/autonf/autonf/model"
 	"github.com/autonf/autonf/search/strategy"
 )
 
@@ -31,8 +32,8 @@ func finite(x float64) *float64 {
 
 // convergenceOf converts res's diagnostics to user units (logDet: the
 // standardisation's log-Jacobian).
-func convergenceOf(res *strategy.Result, logDet float64) Convergence {
-	c := Convergence{Saturated: res.Saturated, RelaxedNLL: finite(res.RelaxedNLL - logDet), ArgmaxNLL: finite(res.ArgmaxNLL - logDet), Gap: finite(res.Gap)}
+func convergenceOf(res *strategy.Result, p *model.Prepared) Convergence {
+	c := Convergence{Saturated: res.Saturated, RelaxedNLL: finite(p.DataNLL(res.RelaxedNLL)), ArgmaxNLL: finite(p.DataNLL(res.ArgmaxNLL)), Gap: finite(res.Gap)}
 	for _, ph := range res.Phases {
 		if ph.Saturated {
 			c.PhasesSaturated++

@@ -76,7 +76,7 @@ func (r *runner) toy(ctx context.Context) error {
 				}
 				if err == nil {
 					t.Arch, t.Name, t.Weights = slices.Clone(res.Arch), shortName(sp, res.Arch), res.Weights
-					t.SearchSeconds, t.StopReason, t.Conv = res.Seconds, res.StopReason, convergenceOf(res, p.Standardizer.LogDet())
+					t.SearchSeconds, t.StopReason, t.Conv = res.Seconds, res.StopReason, convergenceOf(res, p)
 					for _, ph := range res.Phases {
 						t.Steps += ph.Steps
 					}

@@ -377,7 +377,7 @@ func hasCheckpointAt(dir string) bool {
 
 // dataNLL converts a flow NLL on standardised rows to the units of the data
 // file: −log p(x) = −log p_flow(y) − LogDet.
-func (r *Result) dataNLL(flowNLL float64) float64 { return flowNLL - r.LogDet }
+func (r *Result) dataNLL(flowNLL float64) float64 { return r.Prep.DataNLL(flowNLL) }
 
 // retrain trains fl under the retraining budget, wraps it with the data's
 // preprocessing and evaluates it on the test set (if any).
