@@ -38,6 +38,9 @@ type transformer[T Float] interface {
 type trWork[T Float] struct {
 	x, par *Mat[T] // the last forward's input and conditioner output
 	e      []T     // affine: the scales e, rows × len(cols)
+	lg     []T     // affine: log e
+	sig    []T     // affine: ∂e/∂raw = sigmoid(raw)
+	raw    []T     // affine: the raw scales, gathered from par
 	scr    []T     // spline: per element ScratchLen values
 	iscr   []T     // spline: inverse scratch (one element)
 }
@@ -101,20 +104,44 @@ func (a affineTr[T]) scale(raw T) (e, logE T) {
 func (a affineTr[T]) forward(w *trWork[T], x, par, z *Mat[T], cols []int, ld []T) {
 	d, n := x.Cols, len(cols)
 	w.x, w.par = x, par
-	w.e = tensor.Grow(w.e, x.Rows*n)
+	a.scales(w, par, x.Rows*n)
 	for r := 0; r < x.Rows; r++ {
 		xr := x.Data[r*d : (r+1)*d]
 		zr := z.Data[r*d : (r+1)*d]
 		pr := par.Data[r*2*n : (r+1)*2*n]
 		er := w.e[r*n : (r+1)*n]
+		lr := w.lg[r*n : (r+1)*n]
 		var sum T
 		for j, c := range cols {
-			ev, lg := a.scale(pr[2*j+1])
-			zr[c] = xr[c]*ev + pr[2*j]
-			er[j] = ev
-			sum += lg
+			zr[c] = xr[c]*er[j] + pr[2*j]
+			sum += lr[j]
 		}
 		ld[r] = sum
+	}
+}
+
+// scales fills w.e, w.lg and w.sig for the first k elements of par (its odd
+// columns hold the raw scales): in float32 by one vectorised pass over the
+// gathered raw values (tensor.SoftplusScale32), in float64 with scale.
+func (a affineTr[T]) scales(w *trWork[T], par *Mat[T], k int) {
+	w.e = tensor.Grow(w.e, k)
+	w.lg = tensor.Grow(w.lg, k)
+	w.sig = tensor.Grow(w.sig, k)
+	w.raw = tensor.Grow(w.raw, k)
+	raw, p := w.raw[:k], par.Data[:2*k]
+	for i := range raw {
+		raw[i] = p[2*i+1]
+	}
+	if raw32, ok := tensor.As32(raw); ok {
+		e32, _ := tensor.As32(w.e)
+		lg32, _ := tensor.As32(w.lg)
+		sig32, _ := tensor.As32(w.sig)
+		tensor.SoftplusScale32(raw32, e32, lg32, sig32, float32(a.minScale))
+		return
+	}
+	for i, v := range raw {
+		w.e[i], w.lg[i] = a.scale(v)
+		w.sig[i] = sigmoid(v)
 	}
 }
 
@@ -137,12 +164,12 @@ func (a affineTr[T]) inverse(_ *trWork[T], z *Mat[T], par []T, ldp int, x *Mat[T
 
 func (a affineTr[T]) backward(w *trWork[T], dz *Mat[T], dld []T, dpar, gx *Mat[T], cols []int) {
 	d, n := dz.Cols, len(cols)
-	x, par := w.x, w.par
+	x := w.x
 	for r := 0; r < dz.Rows; r++ {
 		dzr := dz.Data[r*d : (r+1)*d]
 		xr := x.Data[r*d : (r+1)*d]
-		pr := par.Data[r*2*n : (r+1)*2*n]
 		er := w.e[r*n : (r+1)*n]
+		sgr := w.sig[r*n : (r+1)*n]
 		gr := dpar.Data[r*2*n : (r+1)*2*n]
 		var g T
 		if dld != nil {
@@ -150,7 +177,7 @@ func (a affineTr[T]) backward(w *trWork[T], dz *Mat[T], dld []T, dpar, gx *Mat[T
 		}
 		for j, c := range cols {
 			gz := dzr[c]
-			sig := sigmoid(pr[2*j+1])              // ∂e/∂raw = sigmoid(raw)
+			sig := sgr[j]                          // ∂e/∂raw = sigmoid(raw)
 			gr[2*j] = gz                           // ∂z/∂μ = 1
 			gr[2*j+1] = (gz*xr[c] + g/er[j]) * sig // ∂z/∂e = x, ∂ld/∂e = 1/e
 		}

@@ -218,3 +218,163 @@ TEXT ·softmaxSoftplusAVX2(SB), NOSPLIT, $0-48
 	VMOVUPS Y5, 32(DI)
 	VZEROUPPER
 	RET
+
+// Constants of softplusScaleAVX2 beyond expc<>: musl logf's.
+DATA logc<>+0(SB)/4, $0x004afb0d  // 0x3f800000 − 0x3f3504f3
+DATA logc<>+4(SB)/4, $0x7f        // exponent bias
+DATA logc<>+8(SB)/4, $0x007fffff  // mantissa mask
+DATA logc<>+12(SB)/4, $0x3f3504f3 // bits of √½
+DATA logc<>+16(SB)/4, $0x3f2aaaaa // Lg1 = 0xaaaaaa·2⁻²⁴
+DATA logc<>+20(SB)/4, $0x3eccce13 // Lg2 = 0xccce13·2⁻²⁵
+DATA logc<>+24(SB)/4, $0x3e91e9ee // Lg3 = 0x91e9ee·2⁻²⁵
+DATA logc<>+28(SB)/4, $0x3e789e26 // Lg4 = 0xf89e26·2⁻²⁶
+DATA logc<>+32(SB)/4, $0x3717f7d1 // ln2, low part (9.0580006145e-06)
+DATA logc<>+36(SB)/4, $0x3f317180 // ln2, high part (6.9313812256e-01)
+DATA logc<>+40(SB)/4, $0x3f000000 // ½
+DATA logc<>+44(SB)/4, $0x7f800000 // +Inf
+GLOBL logc<>(SB), RODATA|NOPTR, $48
+
+// func softplusScaleAVX2(raw, e, loge, sig *float32, n int, m float32)
+//
+// For i < n (a multiple of 8): e[i] = m + softplus(r), loge[i] = log e[i],
+// sig[i] = sigmoid(r), r = raw[i]; softplus(r) = max(r, 0) + log1p(t),
+// t = e^{−|r|}, as Exp32, Log1p32 and Log32 compute them (the exponential
+// clamped below at 2^−126 like softmaxSoftplusAVX2's). Where e is +Inf or
+// NaN, loge = e.
+TEXT ·softplusScaleAVX2(SB), NOSPLIT, $0-44
+	MOVQ raw+0(FP), SI
+	MOVQ e+8(FP), DI
+	MOVQ loge+16(FP), DX
+	MOVQ sig+24(FP), R8
+	MOVQ n+32(FP), CX
+	VBROADCASTSS m+40(FP), Y15
+	VBROADCASTSS expc<>+40(SB), Y9 // 1
+	SHRQ $3, CX
+	JZ spdone
+
+sploop:
+	VMOVUPS (SI), Y0               // r
+	VBROADCASTSS expc<>+76(SB), Y8
+	VANDPS Y8, Y0, Y1              // |r|
+	VXORPS Y5, Y5, Y5
+	VMAXPS Y0, Y5, Y10             // max(r, 0); r if NaN
+	VSUBPS Y1, Y5, Y1              // x = −|r|
+
+	// t = e^x as Exp32, x ≤ 0.
+	VBROADCASTSS expc<>+0(SB), Y8
+	VMAXPS Y1, Y8, Y1
+	VBROADCASTSS expc<>+4(SB), Y8
+	VMULPS Y8, Y1, Y2
+	VROUNDPS $0, Y2, Y2            // n
+	VBROADCASTSS expc<>+8(SB), Y8
+	VFNMADD231PS Y8, Y2, Y1
+	VBROADCASTSS expc<>+12(SB), Y8
+	VFNMADD231PS Y8, Y2, Y1        // ρ = x − n·ln2
+	VBROADCASTSS expc<>+16(SB), Y3
+	VBROADCASTSS expc<>+20(SB), Y8
+	VFMADD213PS Y8, Y1, Y3
+	VBROADCASTSS expc<>+24(SB), Y8
+	VFMADD213PS Y8, Y1, Y3
+	VBROADCASTSS expc<>+28(SB), Y8
+	VFMADD213PS Y8, Y1, Y3
+	VBROADCASTSS expc<>+32(SB), Y8
+	VFMADD213PS Y8, Y1, Y3
+	VBROADCASTSS expc<>+36(SB), Y8
+	VFMADD213PS Y8, Y1, Y3
+	VMULPS Y1, Y1, Y5
+	VFMADD213PS Y1, Y5, Y3         // p·ρ² + ρ
+	VADDPS Y9, Y3, Y3
+	VCVTPS2DQ Y2, Y2
+	VPBROADCASTD expc<>+44(SB), Y8
+	VPADDD Y8, Y2, Y2
+	VPSLLD $23, Y2, Y2
+	VMULPS Y2, Y3, Y4              // t ∈ (0, 1]
+
+	// sigmoid(r): q = 1/(1+t) for r ≥ 0, t·q where r's sign bit is set.
+	VADDPS Y9, Y4, Y5
+	VDIVPS Y5, Y9, Y5
+	VMULPS Y4, Y5, Y6
+	VBLENDVPS Y0, Y6, Y5, Y5
+	VMOVUPS Y5, (R8)
+
+	// log1p(t) as Log1p32: s = t/(2+t), w = s², 2s(1 + w·P(w)), P by
+	// Estrin: (1/3 + w/5) + w²((1/7 + w/9) + w²(1/11 + w/13)).
+	VBROADCASTSS expc<>+48(SB), Y8 // 2
+	VADDPS Y8, Y4, Y6
+	VDIVPS Y6, Y4, Y6              // s
+	VMULPS Y6, Y6, Y7              // w
+	VMULPS Y7, Y7, Y12             // w²
+	VBROADCASTSS expc<>+52(SB), Y3
+	VBROADCASTSS expc<>+56(SB), Y8
+	VFMADD231PS Y8, Y7, Y3         // 1/3 + w/5
+	VBROADCASTSS expc<>+60(SB), Y13
+	VBROADCASTSS expc<>+64(SB), Y8
+	VFMADD231PS Y8, Y7, Y13        // 1/7 + w/9
+	VBROADCASTSS expc<>+68(SB), Y14
+	VBROADCASTSS expc<>+72(SB), Y8
+	VFMADD231PS Y8, Y7, Y14        // 1/11 + w/13
+	VFMADD213PS Y13, Y12, Y14
+	VFMADD213PS Y3, Y12, Y14       // P
+	VFMADD213PS Y9, Y7, Y14        // 1 + w·P
+	VADDPS Y6, Y6, Y6
+	VMULPS Y6, Y14, Y14            // log1p(t)
+	VADDPS Y14, Y10, Y11           // softplus(r)
+	VADDPS Y15, Y11, Y11           // e
+	VMOVUPS Y11, (DI)
+
+	// log e as Log32 (musl logf): e = 2^k·(1+f), 1+f ∈ [√½, √2),
+	// s = f/(2+f), z = s², w = z², log = s(f²/2 + t2 + t1) + k·ln2lo
+	// − f²/2 + f + k·ln2hi.
+	VPBROADCASTD logc<>+0(SB), Y8
+	VPADDD Y8, Y11, Y12            // ix
+	VPSRLD $23, Y12, Y13
+	VPBROADCASTD logc<>+4(SB), Y8
+	VPSUBD Y8, Y13, Y13
+	VCVTDQ2PS Y13, Y13             // k
+	VPBROADCASTD logc<>+8(SB), Y8
+	VPAND Y8, Y12, Y12
+	VPBROADCASTD logc<>+12(SB), Y8
+	VPADDD Y8, Y12, Y12
+	VSUBPS Y9, Y12, Y12            // f
+	VBROADCASTSS expc<>+48(SB), Y8 // 2
+	VADDPS Y8, Y12, Y6
+	VDIVPS Y6, Y12, Y6             // s
+	VMULPS Y6, Y6, Y7              // z
+	VMULPS Y7, Y7, Y3              // w
+	VBROADCASTSS logc<>+28(SB), Y14
+	VBROADCASTSS logc<>+20(SB), Y8
+	VFMADD213PS Y8, Y3, Y14        // Lg2 + w·Lg4
+	VMULPS Y3, Y14, Y14            // t1
+	VBROADCASTSS logc<>+24(SB), Y5
+	VBROADCASTSS logc<>+16(SB), Y8
+	VFMADD213PS Y8, Y3, Y5         // Lg1 + w·Lg3
+	VMULPS Y7, Y5, Y5              // t2
+	VADDPS Y14, Y5, Y5             // t2 + t1
+	VBROADCASTSS logc<>+40(SB), Y8
+	VMULPS Y8, Y12, Y3
+	VMULPS Y12, Y3, Y3             // hfsq = f²/2
+	VADDPS Y3, Y5, Y5
+	VMULPS Y6, Y5, Y5              // s(hfsq + t2 + t1)
+	VBROADCASTSS logc<>+32(SB), Y8
+	VFMADD231PS Y8, Y13, Y5        // + k·ln2lo
+	VSUBPS Y3, Y5, Y5              // − hfsq
+	VADDPS Y12, Y5, Y5             // + f
+	VBROADCASTSS logc<>+36(SB), Y8
+	VFMADD231PS Y8, Y13, Y5        // + k·ln2hi
+
+	// e = +Inf or NaN (raw +Inf or NaN): log e = e.
+	VBROADCASTSS logc<>+44(SB), Y8
+	VCMPPS $5, Y8, Y11, Y3         // !(e < +Inf)
+	VBLENDVPS Y3, Y11, Y5, Y5
+	VMOVUPS Y5, (DX)
+
+	ADDQ $32, SI
+	ADDQ $32, DI
+	ADDQ $32, DX
+	ADDQ $32, R8
+	DECQ CX
+	JNZ sploop
+
+spdone:
+	VZEROUPPER
+	RET
