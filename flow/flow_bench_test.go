@@ -47,9 +47,17 @@ func randBatch(rows, dim int) *tensor.Mat[float32] {
 
 var peerFamilies = []string{"maf", "nsf-ar", "affine-coupling"}
 
+// BenchmarkReferenceStep also reports the step's GEMM throughput, as
+// executed (masked blocks skipped) and dense-equivalent (the FLOPs of full
+// weight matrices, the count of issue 9), to set beside BenchmarkFMAPeak in
+// package tensor.
 func BenchmarkReferenceStep(b *testing.B) {
 	f := benchFlow(b, "maf", 1, 8)
 	benchTrainStep(b, f, randBatch(512, 8))
+	exec, dense := f.Layers[0].(interface{ MADE() *flow.MLP[float32] }).MADE().TrainFLOPs(512)
+	s := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(exec/s/1e9, "GFLOP/s")
+	b.ReportMetric(dense/s/1e9, "dense-GFLOP/s")
 }
 
 func benchTrainStep(b *testing.B, f *flow.Flow[float32], x *tensor.Mat[float32]) {
@@ -72,7 +80,7 @@ func benchTrainStep(b *testing.B, f *flow.Flow[float32], x *tensor.Mat[float32])
 	for i := 0; i < b.N; i++ {
 		step()
 	}
-	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/step")
+	b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N), "ms/step")
 }
 
 func BenchmarkTrainStep5(b *testing.B) {

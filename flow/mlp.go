@@ -134,6 +134,32 @@ func (m *MLP[T]) FLOPs() float64 {
 	return f
 }
 
+// TrainFLOPs is the floating-point work of one forward and backward pass
+// over rows rows, without the gradient with respect to the input (as a
+// flow's first layer runs it): executed counts the products the MLP
+// computes (masked column blocks skipped), dense the same products of full
+// weight matrices. Elementwise work is not counted.
+func (m *MLP[T]) TrainFLOPs(rows int) (executed, dense float64) {
+	for l := 0; l+1 < len(m.Sizes); l++ {
+		in, out := m.Sizes[l], m.Sizes[l+1]
+		d := 2 * float64(rows) * float64(in*out)
+		e := d
+		if bs := m.blocks[l]; bs != nil {
+			e = 0
+			for _, b := range bs {
+				e += 2 * float64(rows) * float64(b.k*(b.n1-b.n0))
+			}
+		}
+		passes := 2.0 // forward and weight gradient
+		if l > 0 {
+			passes = 3 // and the gradient of the layer's input
+		}
+		executed += passes * e
+		dense += passes * d
+	}
+	return executed, dense
+}
+
 // NumParams counts weights and biases (masked weights excluded).
 func (m *MLP[T]) NumParams() int {
 	n := 0

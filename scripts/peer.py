@@ -8,10 +8,13 @@ is >= 100 steps after 20 warm-up steps: median, p10 and p90 in ms. Also
 log-density and sampling throughput (rows/s) of MAF and NSF at D = 43.
 
 Usage (see ../shared/notes/peer.md for the set-up and the OpenBLAS pitfall):
-  PYTHONPATH=/tmp/peer/zuko OPENBLAS_NUM_THREADS=2 /usr/bin/python3 scripts/peer.py --torch-threads 1
+  PYTHONPATH=/tmp/peer/zuko OPENBLAS_NUM_THREADS=2 /usr/bin/python3 scripts/peer.py --torch-threads 1 > a.txt
+  ... (other settings: OPENBLAS_CORETYPE, --torch-threads 2) > b.txt
+  /usr/bin/python3 scripts/peer.py --best a.txt b.txt   # the best setting per row
 """
 import argparse
 import ctypes
+import os
 import platform
 import statistics
 import time
@@ -71,16 +74,55 @@ def rows_per_s(fn, rows, repeats=5):
     return rows / best
 
 
+def best(paths):
+    """Merges peer outputs of several settings: per row, the lowest median
+    step time or the highest throughput, with the setting that gave it."""
+    rows, order = {}, []
+    for path in paths:
+        setting, kind = "?", None
+        with open(path) as f:
+            for line in f:
+                line = line.strip()
+                if line.startswith("# peer:"):
+                    setting = line[len("# peer:"):].strip()
+                    continue
+                if line.startswith("| training step"):
+                    kind = "ms"
+                    continue
+                if line.startswith("| throughput"):
+                    kind = "rows/s"
+                    continue
+                cells = [c.strip() for c in line.strip("|").split("|")]
+                if kind is None or len(cells) < 2 or cells[0].startswith("-"):
+                    continue
+                name, val = cells[0], float(cells[1])
+                if name not in rows:
+                    order.append(name)
+                old = rows.get(name)
+                better = old is None or (val < old[1] if kind == "ms" else val > old[1])
+                if better:
+                    rows[name] = (kind, val, cells[2:], setting)
+    print("| peer row (best setting) | value | p10–p90 | setting |\n|---|---|---|---|")
+    for name in order:
+        kind, val, extra, setting = rows[name]
+        spread = "–".join(extra) if extra else ""
+        print(f"| {name} | {val:g} {kind} | {spread} | {setting} |")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--torch-threads", type=int, default=1)
     ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--warmup", type=int, default=20)
+    ap.add_argument("--best", nargs="+", metavar="FILE", help="merge earlier outputs: the best setting per row")
     a = ap.parse_args()
+    if a.best:
+        best(a.best)
+        return
     torch.set_num_threads(a.torch_threads)
     torch.manual_seed(1)
     print(f"# peer: zuko {zuko.__version__}, torch {torch.__version__}, torch threads {torch.get_num_threads()}, "
-          f"OpenBLAS core {blas_core()}, CPU {cpu_model()}")
+          f"OpenBLAS core {blas_core()} ({os.environ.get('OPENBLAS_NUM_THREADS', 'default')} threads), CPU {cpu_model()}")
     hidden = (256, 256)
     rows = [("reference step (MADE 8-256-256-16)", lambda: zuko.flows.MAF(8, transforms=1, hidden_features=hidden), 8)]
     for d in (8, 43):

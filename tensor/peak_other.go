@@ -1,0 +1,5 @@
+//go:build !amd64 || noasm
+
+package tensor
+
+func fmaPeak(n int) bool { return false }
