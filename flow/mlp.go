@@ -46,6 +46,37 @@ type MLP[T Float] struct {
 	// masks with sorted degrees): each block multiplies only that prefix,
 	// skipping weights that the mask keeps at zero.
 	blocks [][]colBlock
+	// maskedRuns[l] lists the masked weights inside layer l's blocks (the
+	// weight-gradient GEMMs write them; the rest stay zero) as runs of the
+	// flat in×out index, which Backward clears instead of multiplying the
+	// whole gradient by the mask.
+	maskedRuns [][]span
+}
+
+// span is elements [off, off+n) of a flat buffer.
+type span struct{ off, n int }
+
+// maskedRuns lists the runs of zeros of mask inside the blocks' rows
+// [0, k) and columns [n0, n1).
+func maskedRuns[T Float](mask []T, out int, bs []colBlock) []span {
+	var runs []span
+	for _, b := range bs {
+		for i := 0; i < b.k; i++ {
+			row := mask[i*out : (i+1)*out]
+			for j := b.n0; j < b.n1; {
+				if row[j] != 0 {
+					j++
+					continue
+				}
+				j0 := j
+				for j < b.n1 && row[j] == 0 {
+					j++
+				}
+				runs = append(runs, span{i*out + j0, j - j0})
+			}
+		}
+	}
+	return runs
 }
 
 // colBlock is columns [n0, n1) of a layer, whose non-zero weights all lie
@@ -102,14 +133,17 @@ func NewMLP[T Float](prefix string, sizes []int, act Activation, masks [][]T, rn
 			}
 		}
 		var bs []colBlock
+		var runs []span
 		if masks != nil {
 			for i, mk := range masks[l] {
 				w.Value[i] *= mk
 			}
 			w.Mask = masks[l]
 			bs = maskBlocks(masks[l], in, out)
+			runs = maskedRuns(masks[l], out, bs)
 		}
 		m.blocks = append(m.blocks, bs)
+		m.maskedRuns = append(m.maskedRuns, runs)
 		m.W = append(m.W, w)
 		m.B = append(m.B, b)
 	}
@@ -214,20 +248,27 @@ func (m *MLP[T]) Forward(w *MLPWork[T], x *Mat[T]) *Mat[T] {
 		}
 		nIn, nOut := m.Sizes[l], m.Sizes[l+1]
 		dst.Resize(in.Rows, nOut)
-		b := m.B[l].Value
-		for r := 0; r < in.Rows; r++ {
-			copy(dst.Data[r*nOut:(r+1)*nOut], b)
-		}
 		if bs := m.blocks[l]; bs != nil {
 			for _, b := range bs {
 				if b.k > 0 {
-					tensor.Gemm(false, false, in.Rows, b.n1-b.n0, b.k, 1, in.Data, nIn, m.W[l].Value[b.n0:], nOut, 1, dst.Data[b.n0:], nOut)
+					tensor.Gemm(false, false, in.Rows, b.n1-b.n0, b.k, 1, in.Data, nIn, m.W[l].Value[b.n0:], nOut, 0, dst.Data[b.n0:], nOut)
+					continue
+				}
+				for r := 0; r < in.Rows; r++ {
+					clear(dst.Data[r*nOut+b.n0 : r*nOut+b.n1])
 				}
 			}
 		} else {
-			tensor.Gemm(false, false, in.Rows, nOut, nIn, 1, in.Data, nIn, m.W[l].Value, nOut, 1, dst.Data, nOut)
+			tensor.Gemm(false, false, in.Rows, nOut, nIn, 1, in.Data, nIn, m.W[l].Value, nOut, 0, dst.Data, nOut)
 		}
-		if l < L-1 {
+		// The bias (and a ReLU) in one pass over the product: the same sums
+		// as a GEMM accumulating onto the bias, for K up to one K block.
+		relu := l < L-1 && m.Act != Tanh && m.Act != ELU
+		b := m.B[l].Value
+		for r := 0; r < in.Rows; r++ {
+			addBias(dst.Data[r*nOut:(r+1)*nOut], b, relu)
+		}
+		if l < L-1 && !relu {
 			activate(m.Act, dst.Data[:dst.Rows*nOut])
 		}
 		in = dst
@@ -257,7 +298,12 @@ func (m *MLP[T]) Backward(w *MLPWork[T], dout *Mat[T], dx *Mat[T]) {
 		} else {
 			tensor.Gemm(true, false, nIn, nOut, rows, 1, in.Data, nIn, g.Data, nOut, 1, dw, nOut)
 		}
-		if m.Masks != nil {
+		switch {
+		case bs != nil:
+			for _, r := range m.maskedRuns[l] {
+				clear(dw[r.off : r.off+r.n])
+			}
+		case m.Masks != nil:
 			mulInto(dw, m.Masks[l])
 		}
 		db := w.grads.of(m.B[l])
@@ -278,10 +324,27 @@ func (m *MLP[T]) Backward(w *MLPWork[T], dout *Mat[T], dx *Mat[T]) {
 		}
 		dst.Resize(rows, nIn)
 		if bs != nil {
-			dst.Zero()
-			for _, b := range bs {
+			// The block with the longest input prefix first, overwriting
+			// (beta 0), so that only the columns beyond it need clearing.
+			top := 0
+			for i, b := range bs {
+				if b.k > bs[top].k {
+					top = i
+				}
+			}
+			if kt := bs[top].k; kt < nIn {
+				for r := 0; r < rows; r++ {
+					clear(dst.Data[r*nIn+kt : (r+1)*nIn])
+				}
+			}
+			for i := range bs {
+				b := bs[(top+i)%len(bs)]
 				if b.k > 0 {
-					tensor.Gemm(false, true, rows, b.k, b.n1-b.n0, 1, g.Data[b.n0:], nOut, m.W[l].Value[b.n0:], nOut, 1, dst.Data, nIn)
+					beta := T(1)
+					if i == 0 {
+						beta = 0
+					}
+					tensor.Gemm(false, true, rows, b.k, b.n1-b.n0, 1, g.Data[b.n0:], nOut, m.W[l].Value[b.n0:], nOut, beta, dst.Data, nIn)
 				}
 			}
 		} else {
@@ -342,6 +405,23 @@ func activateGrad[T Float](a Activation, y, g []T) {
 				g[i] = 0
 			}
 		}
+	}
+}
+
+// addBias sets v += bias and then, when relu, v = max(v, 0) (SIMD for
+// float32).
+func addBias[T Float](v, bias []T, relu bool) {
+	if v32, ok := tensor.As32(v); ok {
+		b32, _ := tensor.As32(bias)
+		tensor.BiasAdd32(v32, b32, relu)
+		return
+	}
+	for i, b := range bias[:len(v)] {
+		x := v[i] + b
+		if relu {
+			x = max(x, 0)
+		}
+		v[i] = x
 	}
 }
 

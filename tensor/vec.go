@@ -55,6 +55,27 @@ func Add32(dst, src []float32) {
 	}
 }
 
+// BiasAdd32 sets v[i] += bias[i] and then, when relu, v[i] = max(v[i], 0):
+// a layer's bias and ReLU in one pass over its GEMM's output row.
+// len(bias) must be ≥ len(v).
+func BiasAdd32(v, bias []float32, relu bool) {
+	if len(v) == 0 {
+		return
+	}
+	bias = bias[:len(v)]
+	if hasVecAsm {
+		biasAddAVX2(&v[0], &bias[0], len(v), relu)
+		return
+	}
+	for i, b := range bias {
+		x := v[i] + b
+		if relu && x < 0 { // NaN stays NaN
+			x = 0
+		}
+		v[i] = x
+	}
+}
+
 // Mul32 sets dst[i] *= src[i]; len(src) must be ≥ len(dst).
 func Mul32(dst, src []float32) {
 	if len(dst) == 0 {

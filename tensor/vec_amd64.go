@@ -22,3 +22,6 @@ func addAVX2(dst, src *float32, n int)
 
 //go:noescape
 func mulAVX2(dst, src *float32, n int)
+
+//go:noescape
+func biasAddAVX2(v, bias *float32, n int, relu bool)

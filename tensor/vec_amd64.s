@@ -199,3 +199,110 @@ mtail:
 mdone:
 	VZEROUPPER
 	RET
+
+// func biasAddAVX2(v, bias *float32, n int, relu bool)
+//
+// v[i] += bias[i], then max(v[i], 0) when relu (NaNs propagate: MAXPS
+// returns its second source, the sum, when either is NaN).
+TEXT ·biasAddAVX2(SB), NOSPLIT, $0-25
+	MOVQ v+0(FP), DI
+	MOVQ bias+8(FP), SI
+	MOVQ n+16(FP), CX
+	MOVBLZX relu+24(FP), AX
+	VXORPS Y0, Y0, Y0
+	TESTQ AX, AX
+	JZ   baloop32
+
+barloop32:
+	CMPQ CX, $32
+	JL   barloop8
+	VMOVUPS (DI), Y1
+	VMOVUPS 32(DI), Y2
+	VMOVUPS 64(DI), Y3
+	VMOVUPS 96(DI), Y4
+	VADDPS (SI), Y1, Y1
+	VADDPS 32(SI), Y2, Y2
+	VADDPS 64(SI), Y3, Y3
+	VADDPS 96(SI), Y4, Y4
+	VMAXPS Y1, Y0, Y1
+	VMAXPS Y2, Y0, Y2
+	VMAXPS Y3, Y0, Y3
+	VMAXPS Y4, Y0, Y4
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y2, 32(DI)
+	VMOVUPS Y3, 64(DI)
+	VMOVUPS Y4, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	SUBQ $32, CX
+	JMP  barloop32
+
+barloop8:
+	CMPQ CX, $8
+	JL   bartail
+	VMOVUPS (DI), Y1
+	VADDPS (SI), Y1, Y1
+	VMAXPS Y1, Y0, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP  barloop8
+
+bartail:
+	TESTQ CX, CX
+	JE   badone
+	VMOVSS (DI), X1
+	VADDSS (SI), X1, X1
+	VMAXSS X1, X0, X1
+	VMOVSS X1, (DI)
+	ADDQ $4, DI
+	ADDQ $4, SI
+	DECQ CX
+	JMP  bartail
+
+baloop32:
+	CMPQ CX, $32
+	JL   baloop8
+	VMOVUPS (DI), Y1
+	VMOVUPS 32(DI), Y2
+	VMOVUPS 64(DI), Y3
+	VMOVUPS 96(DI), Y4
+	VADDPS (SI), Y1, Y1
+	VADDPS 32(SI), Y2, Y2
+	VADDPS 64(SI), Y3, Y3
+	VADDPS 96(SI), Y4, Y4
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y2, 32(DI)
+	VMOVUPS Y3, 64(DI)
+	VMOVUPS Y4, 96(DI)
+	ADDQ $128, DI
+	ADDQ $128, SI
+	SUBQ $32, CX
+	JMP  baloop32
+
+baloop8:
+	CMPQ CX, $8
+	JL   batail
+	VMOVUPS (DI), Y1
+	VADDPS (SI), Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP  baloop8
+
+batail:
+	TESTQ CX, CX
+	JE   badone
+	VMOVSS (DI), X1
+	VADDSS (SI), X1, X1
+	VMOVSS X1, (DI)
+	ADDQ $4, DI
+	ADDQ $4, SI
+	DECQ CX
+	JMP  batail
+
+badone:
+	VZEROUPPER
+	RET

@@ -97,3 +97,40 @@ func TestAddMulAdam(t *testing.T) {
 		}
 	}
 }
+
+func TestBiasAdd32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, n := range []int{1, 3, 7, 8, 9, 31, 32, 33, 86, 256, 1027} {
+		for _, relu := range []bool{false, true} {
+			v := make([]float32, n)
+			bias := make([]float32, n+3) // longer than v: only its prefix is used
+			for i := range v {
+				v[i] = float32(rng.NormFloat64())
+			}
+			for i := range bias {
+				bias[i] = float32(rng.NormFloat64())
+			}
+			v[n/2] = float32(math.NaN())
+			want := make([]float32, n)
+			for i, x := range v {
+				s := float64(x) + float64(bias[i]) // exact in float64, then rounded once
+				if relu && s < 0 {
+					s = 0
+				}
+				want[i] = float32(s)
+			}
+			BiasAdd32(v, bias, relu)
+			for i, x := range v {
+				if math.IsNaN(float64(want[i])) {
+					if !math.IsNaN(float64(x)) {
+						t.Fatalf("n=%d relu=%v: NaN at %d did not propagate (got %v)", n, relu, i, x)
+					}
+					continue
+				}
+				if x != want[i] {
+					t.Fatalf("n=%d relu=%v: v[%d] = %v, want %v", n, relu, i, x, want[i])
+				}
+			}
+		}
+	}
+}
