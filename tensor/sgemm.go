@@ -245,9 +245,23 @@ func packB(dst []float32, transB bool, b []float32, ldb, pc, kc, jc, j0, j1, nr 
 			}
 			continue
 		}
-		// op(B)(p, j) = b[j*ldb + p]: transpose 4 source rows at a time so
-		// that each destination row gets 4 adjacent writes.
+		// op(B)(p, j) = b[j*ldb + p]: transpose 8×8 blocks with AVX2, then
+		// 4 source rows at a time so that each destination row gets 4
+		// adjacent writes.
 		j := 0
+		if k8 := kc &^ 7; hasVecAsm && k8 > 0 {
+			for ; j+8 <= cols; j += 8 {
+				src := b[(jc+jr+j)*ldb+pc:]
+				_ = src[7*ldb+kc-1] // the 8 source rows' kc values
+				_ = d[(kc-1)*nr+j+7]
+				transpose8AVX2(&d[j], nr, &src[0], ldb, k8/8)
+				for p := k8; p < kc; p++ {
+					for q := 0; q < 8; q++ {
+						d[p*nr+j+q] = src[q*ldb+p]
+					}
+				}
+			}
+		}
 		for ; j+4 <= cols; j += 4 {
 			s0 := b[(jc+jr+j)*ldb+pc:][:kc]
 			s1 := b[(jc+jr+j+1)*ldb+pc:][:kc]

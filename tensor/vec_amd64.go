@@ -25,3 +25,6 @@ func mulAVX2(dst, src *float32, n int)
 
 //go:noescape
 func biasAddAVX2(v, bias *float32, n int, relu bool)
+
+//go:noescape
+func transpose8AVX2(dst *float32, ldd int, src *float32, lds int, n int)

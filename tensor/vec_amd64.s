@@ -306,3 +306,78 @@ batail:
 badone:
 	VZEROUPPER
 	RET
+
+// func transpose8AVX2(dst *float32, ldd int, src *float32, lds int, n int)
+//
+// For s < n: the 8×8 block of src rows 0..7, columns 8s..8s+7 (row i at
+// src[i*lds:]) is written transposed to dst rows 8s..8s+7, columns 0..7
+// (row p at dst[p*ldd:]): dst[(8s+q)*ldd + i] = src[i*lds + 8s + q].
+// The packing of a transposed GEMM operand.
+TEXT ·transpose8AVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), R11
+	MOVQ src+16(FP), SI
+	MOVQ lds+24(FP), R8
+	MOVQ n+32(FP), CX
+	SHLQ $2, R11
+	SHLQ $2, R8
+	LEAQ (R8)(R8*2), R9            // 3·lds
+	LEAQ (R11)(R11*2), R12         // 3·ldd
+	TESTQ CX, CX
+	JLE  trdone
+
+trloop:
+	LEAQ (SI)(R8*4), R10
+	VMOVUPS (SI), Y0
+	VMOVUPS (SI)(R8*1), Y1
+	VMOVUPS (SI)(R8*2), Y2
+	VMOVUPS (SI)(R9*1), Y3
+	VMOVUPS (R10), Y4
+	VMOVUPS (R10)(R8*1), Y5
+	VMOVUPS (R10)(R8*2), Y6
+	VMOVUPS (R10)(R9*1), Y7
+
+	VUNPCKLPS Y1, Y0, Y8           // r00 r10 r01 r11 | r04 r14 r05 r15
+	VUNPCKHPS Y1, Y0, Y9           // r02 r12 r03 r13 | r06 r16 r07 r17
+	VUNPCKLPS Y3, Y2, Y10
+	VUNPCKHPS Y3, Y2, Y11
+	VUNPCKLPS Y5, Y4, Y12
+	VUNPCKHPS Y5, Y4, Y13
+	VUNPCKLPS Y7, Y6, Y14
+	VUNPCKHPS Y7, Y6, Y15
+
+	VSHUFPS $0x44, Y10, Y8, Y0     // r00 r10 r20 r30 | r04 r14 r24 r34
+	VSHUFPS $0xEE, Y10, Y8, Y1     // r01 r11 r21 r31 | r05 …
+	VSHUFPS $0x44, Y11, Y9, Y2     // r02 … | r06 …
+	VSHUFPS $0xEE, Y11, Y9, Y3     // r03 … | r07 …
+	VSHUFPS $0x44, Y14, Y12, Y4    // r40 r50 r60 r70 | r44 …
+	VSHUFPS $0xEE, Y14, Y12, Y5
+	VSHUFPS $0x44, Y15, Y13, Y6
+	VSHUFPS $0xEE, Y15, Y13, Y7
+
+	LEAQ (DI)(R11*4), R13
+	VPERM2F128 $0x20, Y4, Y0, Y8   // column 0
+	VPERM2F128 $0x20, Y5, Y1, Y9   // column 1
+	VPERM2F128 $0x20, Y6, Y2, Y10  // column 2
+	VPERM2F128 $0x20, Y7, Y3, Y11  // column 3
+	VPERM2F128 $0x31, Y4, Y0, Y12  // column 4
+	VPERM2F128 $0x31, Y5, Y1, Y13  // column 5
+	VPERM2F128 $0x31, Y6, Y2, Y14  // column 6
+	VPERM2F128 $0x31, Y7, Y3, Y15  // column 7
+	VMOVUPS Y8, (DI)
+	VMOVUPS Y9, (DI)(R11*1)
+	VMOVUPS Y10, (DI)(R11*2)
+	VMOVUPS Y11, (DI)(R12*1)
+	VMOVUPS Y12, (R13)
+	VMOVUPS Y13, (R13)(R11*1)
+	VMOVUPS Y14, (R13)(R11*2)
+	VMOVUPS Y15, (R13)(R12*1)
+
+	ADDQ $32, SI
+	LEAQ (DI)(R11*8), DI
+	DECQ CX
+	JNZ  trloop
+
+trdone:
+	VZEROUPPER
+	RET
