@@ -21,6 +21,25 @@ type parallel[T Float] struct {
 	jobs   []chan parJob[T]
 	done   chan parResult
 	view0  Mat[T] // the master's shard view, reused
+
+	// The reduce of the shards' gradients into the master's flat buffer
+	// runs in parts across cores (tensor.ParallelFor): reduceDst is that
+	// buffer and reduce (a method value made once) adds part [lo, hi).
+	reduceDst []T
+	reduceN   int // shards that took part in the call
+	reduce    func(lo, hi int)
+}
+
+// reduceGrain is the smallest part of the gradient reduce given to a core
+// of its own.
+const reduceGrain = 1 << 15
+
+// reducePart adds every shard's gradients [lo, hi) into reduceDst, shard by
+// shard (the same order, so the same sums, as one add per shard).
+func (p *parallel[T]) reducePart(lo, hi int) {
+	for _, g := range p.grads[:p.reduceN] {
+		addInto(p.reduceDst[lo:hi], g[lo:hi])
+	}
 }
 
 // rows returns a view of rows [lo, hi) of m as a value.
@@ -194,15 +213,20 @@ func (f *Flow[T]) parallelNLLGrad(x *Mat[T], w int) (float64, error) {
 	p.view0 = rows(x, lo0, hi0)
 	sum, err := f.nllGrad(&p.view0, n)
 	sum, err = p.collect(w, sum, err)
-	// Reduce the shards' gradients into the master's: one vector add per
-	// shard over the flat gradient buffers.
+	// Reduce the shards' gradients into the master's: vector adds over the
+	// flat gradient buffers, split across cores when large.
 	master := f.paramList()
 	flat := f.flat()
-	for r := 0; r < w-1; r++ {
-		if flat {
-			addInto(f.grad, p.grads[r])
-			continue
+	if flat {
+		if p.reduce == nil {
+			p.reduce = p.reducePart
 		}
+		p.reduceDst, p.reduceN = f.grad, w-1
+		tensor.ParallelFor(len(f.grad), reduceGrain, p.reduce)
+		p.reduceDst = nil
+		return sum / float64(n), err
+	}
+	for r := 0; r < w-1; r++ {
 		off := 0
 		for _, mp := range master {
 			k := len(mp.Grad)

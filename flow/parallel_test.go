@@ -3,6 +3,7 @@ package flow_test
 import (
 	"math"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/autonf/autonf/flow"
@@ -69,6 +70,45 @@ func TestShardedMatchesSerial(t *testing.T) {
 	for i := range pa {
 		if math.Abs(pa[i]-pb[i]) > 1e-12 {
 			t.Fatalf("sample log p %d differs", i)
+		}
+	}
+}
+
+// TestShardedReduceLarge: with more parameters than one core's share of the
+// gradient reduce (split across cores), and with a call that uses fewer
+// shards than an earlier one (whose gradient buffers stay stale), the
+// sharded gradients still equal the serial ones.
+func TestShardedReduceLarge(t *testing.T) {
+	prev := runtime.GOMAXPROCS(2)
+	t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
+	spec := &flow.Spec{Dim: 8, Layers: []flow.LayerSpec{{Type: "maf", Hidden: []int{256, 256}}}}
+	build := func(workers int) *flow.Flow[float64] {
+		f, err := flow.Build[float64](spec, rand.New(rand.NewPCG(4, 4)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Workers = workers
+		return f
+	}
+	serial, sharded := build(1), build(3)
+	if n := len(sharded.GradData()); n < 1<<16 {
+		t.Fatalf("only %d parameters: the reduce would not be split", n)
+	}
+	for _, rows := range []int{301, 130, 301} { // 3 shards, then 2, then 3
+		x := flowtest.RandMat(rand.New(rand.NewPCG(uint64(rows), 1)), rows, 8, 1)
+		serial.ZeroGrad()
+		sharded.ZeroGrad()
+		if _, err := serial.NLLGrad(x); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sharded.NLLGrad(x); err != nil {
+			t.Fatal(err)
+		}
+		gs, gp := serial.GradData(), sharded.GradData()
+		for k := range gs {
+			if math.Abs(gs[k]-gp[k]) > 1e-12*(1+math.Abs(gs[k])) {
+				t.Fatalf("rows=%d: grad[%d] serial %v, sharded %v", rows, k, gs[k], gp[k])
+			}
 		}
 	}
 }

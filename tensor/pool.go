@@ -55,6 +55,12 @@ type gemmPool struct {
 
 	own     *packBuf // the calling thread's buffers
 	workers []*gemmWorker
+
+	// A ParallelFor job instead of a GEMM (fn non-nil): item i runs fn over
+	// the i-th of the items' equal parts of [0, fnN).
+	fn     func(lo, hi int)
+	fnN    int
+	fnItem int
 }
 
 type gemmWorker struct {
@@ -87,6 +93,17 @@ func (p *gemmPool) run(t *gemmTask) bool {
 	p.t = *t
 	if p.bshared == nil {
 		p.bshared = make([]float32, kcBlock*ncBlock)
+	}
+	p.start(total)
+	p.t = gemmTask{} // drop references to the caller's slices
+	return true
+}
+
+// start publishes a job of total items, wakes the workers, takes part in
+// it and returns when every item is done.
+func (p *gemmPool) start(total int) {
+	nw := runtime.GOMAXPROCS(0)
+	if p.own == nil {
 		p.own = newPackBuf()
 	}
 	for len(p.workers) < nw-1 {
@@ -109,8 +126,30 @@ func (p *gemmPool) run(t *gemmTask) bool {
 	for i := 0; p.done.Load() < int64(total); i++ {
 		waitPause(i)
 	}
-	p.t = gemmTask{} // drop references to the caller's slices
-	return true
+}
+
+// ParallelFor calls fn on consecutive parts [lo, hi) that cover [0, n),
+// on the calling goroutine and the GEMM pool's worker threads, and returns
+// when all are done. Parts are at least grain long. It calls fn(0, n) on
+// the caller alone when n < 2·grain, with one core, inside a serial section
+// (BeginSerial) or while the pool runs another job. A worker that wakes
+// late joins wherever the work is, so a slow wake-up costs at most its
+// share, never a stall. fn must be safe to run concurrently on disjoint
+// parts; a func value kept by the caller makes the call allocation-free.
+func ParallelFor(n, grain int, fn func(lo, hi int)) {
+	nw := runtime.GOMAXPROCS(0)
+	grain = max(grain, 1)
+	if n < 2*grain || nw == 1 || serialDepth.Load() != 0 || !pool.mu.TryLock() {
+		if n > 0 {
+			fn(0, n)
+		}
+		return
+	}
+	items := min(4*nw, n/grain)
+	pool.fn, pool.fnN, pool.fnItem = fn, n, items
+	pool.start(items)
+	pool.fn = nil
+	pool.mu.Unlock()
 }
 
 // work takes and runs items of generation gen until none is left.
@@ -133,6 +172,10 @@ func (p *gemmPool) work(gen uint64, buf *packBuf) {
 
 // item runs work item i (see gemmPool).
 func (p *gemmPool) item(i int, buf *packBuf) {
+	if p.fn != nil {
+		p.fn(i*p.fnN/p.fnItem, (i+1)*p.fnN/p.fnItem)
+		return
+	}
 	t := &p.t
 	nr, mr := t.kn.nr, t.kn.mr
 	blk, r := i/p.per, i%p.per

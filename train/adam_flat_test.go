@@ -2,6 +2,7 @@ package train
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -91,5 +92,45 @@ func TestAdamFlatFallsBack(t *testing.T) {
 	}
 	if slices.Equal(before, g.ParamData()) {
 		t.Error("the re-pointed parameters were not updated")
+	}
+}
+
+// TestAdamSplitAcrossCores: an update large enough to be split across cores
+// gives bit-identical parameters and moments to the same update on one
+// core, with and without weight decay, in float32 (SIMD) and float64.
+func TestAdamSplitAcrossCores(t *testing.T) {
+	t.Run("float32", func(t *testing.T) { adamSplitCase[float32](t) })
+	t.Run("float64", func(t *testing.T) { adamSplitCase[float64](t) })
+}
+
+func adamSplitCase[T flow.Float](t *testing.T) {
+	const n = 5*adamGrain + 123
+	prev := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() { runtime.GOMAXPROCS(prev) })
+	for _, wd := range []float64{0, 1e-2} {
+		var got [2][]T
+		var mom [2][]T
+		for k, procs := range []int{1, 2} {
+			runtime.GOMAXPROCS(procs)
+			rng := rand.New(rand.NewPCG(3, 3))
+			p := flow.NewParam[T]("w", n)
+			for i := range p.Value {
+				p.Value[i] = T(rng.NormFloat64())
+			}
+			opt := NewAdam([]*flow.Param[T]{p})
+			opt.WeightDecay = wd
+			for step := 0; step < 3; step++ {
+				for i := range p.Grad {
+					p.Grad[i] = T(rng.NormFloat64())
+				}
+				opt.Step(1e-2)
+			}
+			got[k] = slices.Clone(p.Value)
+			m, _, _ := opt.State()
+			mom[k] = slices.Clone(m[0])
+		}
+		if !slices.Equal(got[0], got[1]) || !slices.Equal(mom[0], mom[1]) {
+			t.Errorf("weight decay %g: the update split across cores differs from one core's", wd)
+		}
 	}
 }
