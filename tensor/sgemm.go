@@ -38,6 +38,9 @@ type sgemmKernel struct {
 	name   string
 	mr, nr int
 	fn     func(kc int, a []float32, rsA, csA int, b []float32, c []float32, ldc int, alpha, beta float32)
+	// fnS, when set, is fn with B read in place (row p at b[p*rsB:]), so
+	// that a row-major B needs no packing on the single-thread path.
+	fnS func(kc int, a []float32, rsA, csA int, b []float32, rsB int, c []float32, ldc int, alpha, beta float32)
 }
 
 var genericKernel = &sgemmKernel{name: "generic", mr: 4, nr: 4, fn: kernGeneric}
@@ -171,14 +174,76 @@ type gemmTask struct {
 	lda, ldb, ldc  int
 }
 
-// exec computes the task's block of C on one thread.
+// exec computes the task's block of C on one thread. A row-major B is
+// read in place where the kernel can (only a partial last panel is
+// packed); otherwise B is packed per K block.
 func (t *gemmTask) exec(buf *packBuf) {
+	nr := t.kn.nr
+	inPlace := !t.transB && t.kn.fnS != nil && !noInPlaceB
 	for jc := t.n0; jc < t.n1; jc += ncBlock {
 		nc := min(ncBlock, t.n1-jc)
 		for pc := 0; pc < t.k; pc += kcBlock {
 			kc := min(kcBlock, t.k-pc)
-			packB(buf.b, t.transB, t.b, t.ldb, pc, kc, jc, 0, nc, t.kn.nr)
-			t.compute(buf, buf.b, jc, pc, kc, t.m0, t.m1, 0, nc)
+			if !inPlace {
+				packB(buf.b, t.transB, t.b, t.ldb, pc, kc, jc, 0, nc, nr)
+				t.compute(buf, buf.b, jc, pc, kc, t.m0, t.m1, 0, nc)
+				continue
+			}
+			full := nc / nr * nr
+			if full > 0 {
+				t.computeInPlace(buf, jc, pc, kc, full)
+			}
+			if full < nc {
+				packB(buf.b, false, t.b, t.ldb, pc, kc, jc, full, nc, nr)
+				t.compute(buf, buf.b, jc, pc, kc, t.m0, t.m1, full, nc)
+			}
+		}
+	}
+}
+
+// noInPlaceB turns off reading B in place (for A/B measurements).
+var noInPlaceB = os.Getenv("AUTONF_GEMM_PACKB") == "1"
+
+// computeInPlace is compute for the full panels [0, cols) of a row-major
+// B, read in place by the kernel's fnS (cols a multiple of nr).
+func (t *gemmTask) computeInPlace(buf *packBuf, jc, pc, kc, cols int) {
+	kn := t.kn
+	mr, nr := kn.mr, kn.nr
+	rsA, csA := t.lda, 1
+	if t.transA {
+		rsA, csA = 1, t.lda
+	}
+	a, c, ldc := t.a, t.c, t.ldc
+	beta := t.beta
+	if pc > 0 {
+		beta = 1
+	}
+	tile := buf.tile[:mr*nr]
+	for ic := t.m0; ic < t.m1; ic += mr {
+		rows := min(mr, t.m1-ic)
+		ap, ars, acs := a[ic*rsA+pc*csA:], rsA, csA
+		if rows < mr {
+			ap, ars, acs = packA(buf.a, t.transA, a, t.lda, ic, rows, mr, pc, kc)
+		}
+		for jr := 0; jr < cols; jr += nr {
+			bp := t.b[pc*t.ldb+jc+jr:]
+			co := ic*ldc + jc + jr
+			if rows == mr {
+				kn.fnS(kc, ap, ars, acs, bp, t.ldb, c[co:], ldc, t.alpha, beta)
+				continue
+			}
+			kn.fnS(kc, ap, ars, acs, bp, t.ldb, tile, nr, t.alpha, 0)
+			for i := 0; i < rows; i++ {
+				ci := c[co+i*ldc : co+i*ldc+nr]
+				ti := tile[i*nr : i*nr+nr]
+				if beta == 0 {
+					copy(ci, ti)
+				} else {
+					for j, v := range ti {
+						ci[j] = beta*ci[j] + v
+					}
+				}
+			}
 		}
 	}
 }

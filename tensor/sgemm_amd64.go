@@ -14,6 +14,12 @@ import (
 //go:noescape
 func kernAVX512(kc int, a *float32, rsA, csA int, b *float32, c *float32, ldc int, alpha, beta float32)
 
+// kernAVX512S is kernAVX512 reading B in place, row p at b[p*rsB:]
+// (sgemm_amd64.s).
+//
+//go:noescape
+func kernAVX512S(kc int, a *float32, rsA, csA int, b *float32, rsB int, c *float32, ldc int, alpha, beta float32)
+
 // kernAVX2 is the 6×16 AVX2+FMA micro-kernel (sgemm_amd64.s).
 //
 //go:noescape
@@ -25,6 +31,9 @@ func archKernels() []*sgemmKernel {
 		ks = append(ks, &sgemmKernel{name: "avx512", mr: 12, nr: 32,
 			fn: func(kc int, a []float32, rsA, csA int, b []float32, c []float32, ldc int, alpha, beta float32) {
 				kernAVX512(kc, unsafe.SliceData(a), rsA, csA, unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha, beta)
+			},
+			fnS: func(kc int, a []float32, rsA, csA int, b []float32, rsB int, c []float32, ldc int, alpha, beta float32) {
+				kernAVX512S(kc, unsafe.SliceData(a), rsA, csA, unsafe.SliceData(b), rsB, unsafe.SliceData(c), ldc, alpha, beta)
 			}})
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
