@@ -21,10 +21,13 @@ go test -c -o /tmp/autonf-flow.test ./flow
 go test -c -o /tmp/autonf-tensor.test ./tensor
 echo "# FMA peak"
 /tmp/autonf-tensor.test -test.run '^$' -test.bench 'FMAPeak' -test.count 3
+# Training steps: 100 steps per run (the peer times 100 after 20 warm-up
+# steps; 10 were too few to leave start-up effects behind), median of 3.
 echo "# all cores (GOMAXPROCS=$(nproc))"
-/tmp/autonf-flow.test -test.run '^$' -test.bench 'ReferenceStep|TrainStep5|LogDensity5|Sample5' -test.benchtime 10x -test.count 3
+/tmp/autonf-flow.test -test.run '^$' -test.bench 'ReferenceStep$|TrainStep5' -test.benchtime 100x -test.count 3
+/tmp/autonf-flow.test -test.run '^$' -test.bench 'LogDensity5|Sample5' -test.benchtime 20x -test.count 3
 echo "# one core"
-GOMAXPROCS=1 /tmp/autonf-flow.test -test.run '^$' -test.bench 'ReferenceStep|TrainStep5' -test.benchtime 10x -test.count 3
+GOMAXPROCS=1 /tmp/autonf-flow.test -test.run '^$' -test.bench 'ReferenceStep$|TrainStep5' -test.benchtime 100x -test.count 3
 if [ "${PEER:-0}" = 1 ]; then
   PY=/usr/bin/python3
   export PYTHONPATH=${ZUKO:-/tmp/peer/zuko}
