@@ -201,6 +201,15 @@ func (t *gemmTask) exec(buf *packBuf) {
 	}
 }
 
+// readsPastA reports whether a partial row panel at ic (fewer than mr rows
+// left) can still be read in place: with a transposed A, row i of op(A) is
+// column i of the stored matrix, so the kernel's extra rows are further
+// columns of the same stored rows when they exist. Those rows of the tile
+// are computed and dropped (their values never reach C).
+func (t *gemmTask) readsPastA(ic, pc, kc, mr int) bool {
+	return t.transA && ic+mr <= t.lda && (pc+kc-1)*t.lda+ic+mr <= len(t.a)
+}
+
 // noInPlaceB turns off reading B in place (for A/B measurements).
 var noInPlaceB = os.Getenv("AUTONF_GEMM_PACKB") == "1"
 
@@ -222,7 +231,7 @@ func (t *gemmTask) computeInPlace(buf *packBuf, jc, pc, kc, cols int) {
 	for ic := t.m0; ic < t.m1; ic += mr {
 		rows := min(mr, t.m1-ic)
 		ap, ars, acs := a[ic*rsA+pc*csA:], rsA, csA
-		if rows < mr {
+		if rows < mr && !t.readsPastA(ic, pc, kc, mr) {
 			ap, ars, acs = packA(buf.a, t.transA, a, t.lda, ic, rows, mr, pc, kc)
 		}
 		for jr := 0; jr < cols; jr += nr {
@@ -267,7 +276,7 @@ func (t *gemmTask) compute(buf *packBuf, bpack []float32, jc, pc, kc, i0, i1, j0
 	for ic := i0; ic < i1; ic += mr {
 		rows := min(mr, i1-ic)
 		ap, ars, acs := a[ic*rsA+pc*csA:], rsA, csA
-		if rows < mr {
+		if rows < mr && !t.readsPastA(ic, pc, kc, mr) {
 			ap, ars, acs = packA(buf.a, t.transA, a, t.lda, ic, rows, mr, pc, kc)
 		}
 		for jr := j0; jr < j1; jr += nr {
