@@ -10,17 +10,23 @@ import (
 // hand-off costs more than the second core gains.
 const minShardRows = 64
 
-// parallel holds the shards of a flow for data parallelism: shard r runs
-// the master's own layers (the same parameters) with its own ops, bound to
-// its own flat gradient buffer grads[r] (laid out as the master's
-// GradData), and the reduce is one vector add per shard. Any layer shards
+// parallel holds the shards of a flow for data parallelism: shard s ≥ 1
+// runs the master's own layers (the same parameters) with its own ops,
+// bound to its own flat gradient buffer grads[s−1] (laid out as the
+// master's GradData); shard 0 is the master itself. A call describes one
+// job per shard and runs them on the GEMM pool's threads
+// (tensor.ParallelFor: the calling goroutine and the pool's workers, which
+// stay awake between back-to-back steps, take shards as they come, so a
+// worker that wakes late costs its share, never a stall). Any layer shards
 // this way, a user's own included: nothing is rebuilt from a spec.
 type parallel[T Float] struct {
+	master *Flow[T]
 	shards []*Flow[T] // the shards other than the master
 	grads  [][]T      // each shard's gradient buffer
-	jobs   []chan parJob[T]
-	done   chan parResult
-	view0  Mat[T] // the master's shard view, reused
+	jobs   []parJob[T]
+	res    []parResult
+	views  []*Mat[T] // each shard's input view, reused: layers may keep a pointer to it
+	run    func(lo, hi int)
 
 	// The reduce of the shards' gradients into the master's flat buffer
 	// runs in parts across cores (tensor.ParallelFor): reduceDst is that
@@ -141,27 +147,33 @@ func (f *Flow[T]) hasBatchNorm() bool {
 // parameters, so nothing is copied.
 func (f *Flow[T]) shardsFor(w int) *parallel[T] {
 	if f.par == nil {
-		f.par = &parallel[T]{done: make(chan parResult, 16)}
+		f.par = &parallel[T]{master: f}
+		f.par.run = f.par.runShards
+		f.par.reduce = f.par.reducePart
 	}
 	p := f.par
 	for len(p.shards) < w-1 {
 		g := make([]T, f.NumParams())
-		r := f.newShard(g)
 		p.grads = append(p.grads, g)
-		jobs := make(chan parJob[T], 1)
-		p.shards = append(p.shards, r)
-		p.jobs = append(p.jobs, jobs)
-		go shardLoop(r, jobs, p.done)
-		// The worker goroutine holds only the shard and the channels;
-		// when the master flow is collected, closing the job channel ends it.
-		runtime.AddCleanup(f, func(c chan parJob[T]) { close(c) }, jobs)
+		p.shards = append(p.shards, f.newShard(g))
+	}
+	for len(p.jobs) < w {
+		p.jobs = append(p.jobs, parJob[T]{})
+		p.res = append(p.res, parResult{})
+		p.views = append(p.views, new(Mat[T]))
 	}
 	return p
 }
 
-func shardLoop[T Float](r *Flow[T], jobs <-chan parJob[T], done chan<- parResult) {
-	x := new(Mat[T]) // the shard view, reused: layers may keep a pointer to it
-	for j := range jobs {
+// runShards runs the jobs of shards [lo, hi) (shard 0 on the master).
+func (p *parallel[T]) runShards(lo, hi int) {
+	for s := lo; s < hi; s++ {
+		r := p.master
+		if s > 0 {
+			r = p.shards[s-1]
+		}
+		j := &p.jobs[s]
+		x := p.views[s]
 		*x = j.x
 		var res parResult
 		switch j.kind {
@@ -170,31 +182,33 @@ func shardLoop[T Float](r *Flow[T], jobs <-chan parJob[T], done chan<- parResult
 		case jobLogProb:
 			res.err = r.logProb(x, j.out)
 		case jobInverse:
-			x, lp := r.inverse(x, j.logProb)
-			copy(j.dst.Data[:x.Rows*x.Cols], x.Data[:x.Rows*x.Cols])
+			xs, lp := r.inverse(x, j.logProb)
+			copy(j.dst.Data[:xs.Rows*xs.Cols], xs.Data[:xs.Rows*xs.Cols])
 			if j.logProb {
 				copy(j.out, lp)
 			}
 		}
-		done <- res
+		p.res[s] = res
+		p.jobs[s] = parJob[T]{} // drop references to the caller's data
 	}
 }
 
 // bounds returns the row range of shard s of w over n rows.
 func bounds(n, w, s int) (int, int) { return s * n / w, (s + 1) * n / w }
 
-// collect waits for the other w−1 shards' results, adding their sums to sum;
-// the first error wins. It ends the serial-GEMM section begun by the
-// caller before dispatching.
-func (p *parallel[T]) collect(w int, sum float64, err error) (float64, error) {
-	for s := 1; s < w; s++ {
-		r := <-p.done
-		sum += r.sum
+// exec runs the jobs of shards [0, w) and returns the sum of their sums,
+// added in shard order, and the first shard's error.
+func (p *parallel[T]) exec(w int) (float64, error) {
+	tensor.ParallelFor(w, 1, p.run)
+	var sum float64
+	var err error
+	for s := 0; s < w; s++ {
+		sum += p.res[s].sum
 		if err == nil {
-			err = r.err
+			err = p.res[s].err
 		}
+		p.res[s] = parResult{}
 	}
-	tensor.EndSerial()
 	return sum, err
 }
 
@@ -204,23 +218,16 @@ func (f *Flow[T]) parallelNLLGrad(x *Mat[T], w int) (float64, error) {
 		clear(p.grads[r])
 	}
 	n := x.Rows
-	tensor.BeginSerial()
-	for s := 1; s < w; s++ {
+	for s := 0; s < w; s++ {
 		lo, hi := bounds(n, w, s)
-		p.jobs[s-1] <- parJob[T]{kind: jobNLLGrad, x: rows(x, lo, hi), total: n}
+		p.jobs[s] = parJob[T]{kind: jobNLLGrad, x: rows(x, lo, hi), total: n}
 	}
-	lo0, hi0 := bounds(n, w, 0)
-	p.view0 = rows(x, lo0, hi0)
-	sum, err := f.nllGrad(&p.view0, n)
-	sum, err = p.collect(w, sum, err)
+	sum, err := p.exec(w)
 	// Reduce the shards' gradients into the master's: vector adds over the
 	// flat gradient buffers, split across cores when large.
 	master := f.paramList()
 	flat := f.flat()
 	if flat {
-		if p.reduce == nil {
-			p.reduce = p.reducePart
-		}
 		p.reduceDst, p.reduceN = f.grad, w-1
 		tensor.ParallelFor(len(f.grad), reduceGrain, p.reduce)
 		p.reduceDst = nil
@@ -252,15 +259,11 @@ func (f *Flow[T]) parallelLogProb(x *Mat[T], out []T) error {
 			continue
 		}
 		p := f.shardsFor(w)
-		tensor.BeginSerial()
-		for s := 1; s < w; s++ {
+		for s := 0; s < w; s++ {
 			a, b := bounds(n, w, s)
-			p.jobs[s-1] <- parJob[T]{kind: jobLogProb, x: rows(xc, a, b), out: oc[a:b]}
+			p.jobs[s] = parJob[T]{kind: jobLogProb, x: rows(xc, a, b), out: oc[a:b]}
 		}
-		lo0, hi0 := bounds(n, w, 0)
-		p.view0 = rows(xc, lo0, hi0)
-		err := f.logProb(&p.view0, oc[lo0:hi0])
-		if _, err = p.collect(w, 0, err); err != nil {
+		if _, err := p.exec(w); err != nil {
 			return err
 		}
 	}
@@ -285,22 +288,15 @@ func (f *Flow[T]) parallelInverse(z *Mat[T], logProb bool) (*Mat[T], []T) {
 		m := hi - lo
 		w := max(1, f.shards(m))
 		p := f.shardsFor(w)
-		tensor.BeginSerial()
-		for s := 1; s < w; s++ {
+		for s := 0; s < w; s++ {
 			a, b := bounds(m, w, s)
 			j := parJob[T]{kind: jobInverse, x: rows(zc, a, b), dst: rows(xc, a, b), logProb: logProb}
 			if logProb {
 				j.out = lc[a:b]
 			}
-			p.jobs[s-1] <- j
+			p.jobs[s] = j
 		}
-		a0, b0 := bounds(m, w, 0)
-		xs, ls := f.inverse(zc.SliceRows(a0, b0), logProb)
-		copy(xc.Data[a0*d:b0*d], xs.Data[:(b0-a0)*d])
-		if logProb {
-			copy(lc[a0:b0], ls)
-		}
-		p.collect(w, 0, nil)
+		p.exec(w)
 	}
 	return x, lp
 }
