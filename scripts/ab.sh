@@ -6,6 +6,8 @@
 # time per op (ms) over the rounds.
 #   scripts/ab.sh [-n ROUNDS] [-p GOMAXPROCS] [-t BENCHTIME] [-k PKG] -b REGEXP REV...
 # Example: scripts/ab.sh -n 5 -p 1 -b 'ReferenceStep$|TrainStep5/maf' 3360e48 HEAD
+# Test binaries are kept in $AB_CACHE (default /tmp/autonf-ab) by commit and
+# package, so that -n 0 builds them ahead of a quiet moment.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=5 procs=$(nproc) bt=50x pkg=./flow re=
@@ -21,12 +23,18 @@ if [ -z "$re" ] || [ $# -eq 0 ]; then
   exit 2
 fi
 tmp=$(mktemp -d)
+cache=${AB_CACHE:-/tmp/autonf-ab}
+mkdir -p "$cache"
 trap 'for d in "$tmp"/wt-*; do [ -d "$d" ] && git worktree remove --force "$d"; done; rm -rf "$tmp"' EXIT
 revs=()
 for rev in "$@"; do
   short=$(git rev-parse --short "$rev")
-  git worktree add -q --detach "$tmp/wt-$short" "$rev"
-  (cd "$tmp/wt-$short" && go test -c -o "$tmp/$short.test" "$pkg")
+  bin="$cache/$short-$(echo "$pkg" | tr -c 'a-zA-Z0-9\n' _).test"
+  if [ ! -x "$bin" ]; then
+    git worktree add -q --detach "$tmp/wt-$short" "$rev"
+    (cd "$tmp/wt-$short" && go test -c -o "$bin" "$pkg")
+  fi
+  ln -sf "$bin" "$tmp/$short.test"
   revs+=("$short")
 done
 go run ./scripts/machine
