@@ -13,12 +13,15 @@ import (
 // path). The product of two bf16 values is exact in float32, so both
 // kernels differ only in the order of the float32 additions.
 //
-// Layout: k is taken in pairs. A is packed once per call (or once per
-// matrix with PackBF16 and reused by GemmBF16Packed) into 12-row panels,
-// pair p of row i being one 32-bit word whose low half is the bf16 of
-// A(i, 2p) and high half that of A(i, 2p+1); B is packed per K block into
-// 32-column panels of the same pair words. The micro-kernel broadcasts A's
-// word and multiplies it with 16 of B's words per VDPBF16PS.
+// Layout: k is taken in pairs. A pair word is 32 bits: the bf16 of an
+// even k in the low half, of the next k in the high half. A is rounded
+// once per call (or once per matrix with BF16Mat.Pack, reused by
+// GemmBF16Packed) into a matrix of pair words with row and pair strides
+// (row-major for A, pair-major for Aᵀ, so that both pack with contiguous
+// vector conversions), its rows zero-padded to a multiple of 12; B is
+// packed per K block into 32-column panels of pair words. The micro-kernel
+// broadcasts one of A's words (VPBROADCASTD) and multiplies it with 16 of
+// B's words per VDPBF16PS. The bf16 GEMM runs on the calling goroutine.
 
 // bf16 tile and blocking.
 const (
