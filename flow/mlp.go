@@ -40,6 +40,7 @@ type MLP[T Float] struct {
 	Act   Activation
 	W, B  []*Param[T]
 	Masks [][]T // nil, or one in×out mask per layer
+	BF16  bool  // GEMMs in bf16 with float32 accumulation (float32 only; see SetBF16)
 
 	// blocks[l], when set, splits layer l's output columns into blocks
 	// whose allowed inputs lie within a prefix of the input units (MADE
@@ -219,6 +220,7 @@ type MLPWork[T Float] struct {
 	out    *Mat[T]
 	g1, g2 *Mat[T] // backward ping-pong buffers
 	grads  gradSet[T]
+	bf     *mlpBF16 // bf16 operand (mlp_bf16.go)
 }
 
 // NewWork allocates an empty workspace.
@@ -248,7 +250,8 @@ func (m *MLP[T]) Forward(w *MLPWork[T], x *Mat[T]) *Mat[T] {
 		}
 		nIn, nOut := m.Sizes[l], m.Sizes[l+1]
 		dst.Resize(in.Rows, nOut)
-		if bs := m.blocks[l]; bs != nil {
+		if m.forwardBF16(w, l, in, dst) { // done in bf16
+		} else if bs := m.blocks[l]; bs != nil {
 			for _, b := range bs {
 				if b.k > 0 {
 					tensor.Gemm(false, false, in.Rows, b.n1-b.n0, b.k, 1, in.Data, nIn, m.W[l].Value[b.n0:], nOut, 0, dst.Data[b.n0:], nOut)
@@ -289,7 +292,8 @@ func (m *MLP[T]) Backward(w *MLPWork[T], dout *Mat[T], dx *Mat[T]) {
 		}
 		dw := w.grads.of(m.W[l])
 		bs := m.blocks[l]
-		if bs != nil {
+		if m.weightGradBF16(w, l, in, g, dw) { // done in bf16
+		} else if bs != nil {
 			for _, b := range bs {
 				if b.k > 0 {
 					tensor.Gemm(true, false, b.k, b.n1-b.n0, rows, 1, in.Data, nIn, g.Data[b.n0:], nOut, 1, dw[b.n0:], nOut)
@@ -323,7 +327,8 @@ func (m *MLP[T]) Backward(w *MLPWork[T], dout *Mat[T], dx *Mat[T]) {
 			dst = w.g1
 		}
 		dst.Resize(rows, nIn)
-		if bs != nil {
+		if m.inputGradBF16(w, l, g, dst) { // done in bf16
+		} else if bs != nil {
 			// The block with the longest input prefix first, overwriting
 			// (beta 0), so that only the columns beyond it need clearing.
 			top := 0

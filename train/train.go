@@ -28,6 +28,12 @@ type Config struct {
 	Seed        uint64  // shuffling seed
 	MaxBadSteps int     // consecutive non-finite steps before giving up (default 8)
 	MaxTime     time.Duration
+	// BF16 runs the conditioner MLPs' GEMMs of every training step in
+	// bfloat16 with float32 accumulation (flow.SetBF16); weights,
+	// gradients, the optimiser, validation and the returned flow stay
+	// float32. It needs a CPU with AVX512-BF16 (tensor.HasBF16): Validate
+	// refuses it elsewhere rather than run a slow emulation.
+	BF16 bool
 
 	// Checkpoint, when set, is called with the state needed to resume
 	// training exactly (see State): after an epoch once CheckpointEvery has
@@ -102,6 +108,8 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("train: MaxTime must be ≥ 0, got %v", c.MaxTime)
 	case c.CheckpointEvery < 0:
 		return fmt.Errorf("train: CheckpointEvery must be ≥ 0, got %v", c.CheckpointEvery)
+	case c.BF16 && !tensor.HasBF16():
+		return fmt.Errorf("train: BF16 needs a CPU with AVX512-BF16 and this one lacks it; train in float32 (BF16 false)")
 	}
 	return nil
 }
@@ -156,6 +164,12 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 	}
 	if trainX.Rows == 0 || valX.Rows == 0 {
 		return nil, fmt.Errorf("train: empty training (%d rows) or validation (%d rows) set", trainX.Rows, valX.Rows)
+	}
+	if cfg.BF16 {
+		if _, err := flow.SetBF16(f, true); err != nil {
+			return nil, fmt.Errorf("train: BF16: %w", err)
+		}
+		flow.SetBF16(f, false)
 	}
 	batch := cfg.Batch
 	if batch <= 0 {
@@ -266,6 +280,7 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 			shuffled = true
 		}
 		f.SetTraining(true)
+		_, _ = flow.SetBF16(f, cfg.BF16) // cannot fail: checked before training
 		for s := startStep; s < stepsPerEpoch; s++ {
 			if err := ctx.Err(); err != nil {
 				return stop("interrupted", epoch, s)
@@ -315,6 +330,7 @@ func Fit(ctx context.Context, f *flow.Flow[float32], trainX, valX *tensor.Mat[fl
 		res.Epochs = epoch + 1
 
 		f.SetTraining(false)
+		flow.SetBF16(f, false) // validation in float32
 		val, verr := MeanNLL(f, valX, valLP)
 		st := EpochStats{Epoch: epoch + 1, TrainNLL: sum / math.Max(1, float64(n)), ValNLL: val, LR: lrScale * cosine(cfg, step, totalSteps), Elapsed: time.Since(start)}
 		sum, n = 0, 0
@@ -379,6 +395,7 @@ func cosine(cfg Config, step, total int) float64 {
 func finish(res *Result, f *flow.Flow[float32], wts *weights, best []float32, start time.Time) *Result {
 	wts.restore(best)
 	f.SetTraining(false)
+	flow.SetBF16(f, false)
 	res.Elapsed = time.Since(start)
 	return res
 }

@@ -160,6 +160,7 @@ type trainFlags struct {
 	jsonOut, quiet          bool
 	maxTime, ckptEvery      time.Duration
 	force, resume           bool
+	bf16                    bool
 }
 
 // checkpointDir is where train keeps its checkpoint inside --out.
@@ -179,7 +180,17 @@ func (f *trainFlags) validate() error {
 		checkInt("warmup", f.warmup, -1, math.MaxInt32),
 		checkDuration("max-time", f.maxTime),
 		checkDuration("checkpoint-every", f.ckptEvery),
+		checkBF16(f.bf16),
 	)
+}
+
+// checkBF16 refuses --bf16 on a CPU without AVX512-BF16 (rather than train
+// on a slow emulation, or silently in float32).
+func checkBF16(on bool) error {
+	if on && !tensor.HasBF16() {
+		return fmt.Errorf("--bf16: this CPU lacks AVX512-BF16 (bf16 GEMMs would run on a slow emulation); drop --bf16 to train in float32")
+	}
+	return nil
 }
 
 // fingerprint records what a checkpoint must agree with to be resumed:
@@ -191,6 +202,9 @@ func (f *trainFlags) fingerprint(fs *flag.FlagSet, prep *model.Prepared, spec *f
 		"dequantize", "constant", "toy-rows", "arch", "epochs", "batch", "lr", "clip", "warmup", "drop-last",
 		"weight-decay", "patience", "seed"} {
 		fp["--"+name] = fs.Lookup(name).Value.String()
+	}
+	if f.bf16 {
+		fp["--bf16"] = "true" // absent when off: checkpoints from before the flag still match
 	}
 	digest := func(m *tensor.Mat[float32]) string {
 		h := sha256.New()
@@ -246,6 +260,7 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 	fs.BoolVar(&f.force, "force", false, "replace a model or checkpoint already in --out")
 	fs.BoolVar(&f.jsonOut, "json", false, "print a JSON summary as the last line of stdout")
 	fs.BoolVar(&f.quiet, "quiet", false, "no progress output")
+	fs.BoolVar(&f.bf16, "bf16", false, "conditioner GEMMs of the training steps in bfloat16 with float32 accumulation (needs AVX512-BF16; validation, test and the saved model stay float32)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -332,7 +347,7 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 
 	cfg := train.Config{Epochs: f.epochs, Batch: f.batch, LR: f.lr, ClipNorm: f.clip, Patience: f.patience,
 		WeightDecay: f.weightDecay, Seed: f.seed, MaxTime: f.maxTime, Warmup: f.warmup, DropLast: f.dropLast,
-		CheckpointEvery: f.ckptEvery, Resume: resume}
+		CheckpointEvery: f.ckptEvery, Resume: resume, BF16: f.bf16}
 	cfg.Checkpoint = func(st *train.State) error { return train.SaveCheckpoint(ckpt, st, fp) }
 	if f.clip == 0 {
 		cfg.ClipNorm = -1
@@ -377,7 +392,7 @@ func runTrain(args []string, stdout, stderr io.Writer) (err error) {
 	m.Meta.Training, _ = json.Marshal(map[string]any{
 		"arch": f.arch, "epochs": res.Epochs, "steps": res.Steps, "best_epoch": res.BestEpoch,
 		"best_val_nll": res.BestValNLL, "stop_reason": res.StopReason, "seconds": res.Elapsed.Seconds(),
-		"skipped_steps": res.SkippedSteps, "batch": f.batch, "lr": f.lr, "patience": f.patience,
+		"skipped_steps": res.SkippedSteps, "batch": f.batch, "lr": f.lr, "patience": f.patience, "bf16": f.bf16,
 	})
 	if err := m.Save(f.out); err != nil {
 		return err
