@@ -25,6 +25,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/autonf/autonf/data"
@@ -39,10 +40,11 @@ var (
 	npyRows   = flag.Int("npy-rows", 1_000_000, "rows of the generated 63-column NPY")
 	reps      = flag.Int("reps", 3, "load measurements per file (each in a fresh process)")
 	epochRows = flag.Int("epoch-rows", 0, "train the epoch on the first N rows (0: all)")
-	stepReps  = flag.Int("steps", 100, "bare training steps timed before and after the epoch")
+	every     = flag.Int("every", 4, "time one bare step after every N-th training step")
 	only      = flag.String("only", "", "load or train: run only that part")
 	child     = flag.String("child", "", "internal: run one measurement (load or train) on -file")
 	file      = flag.String("file", "", "internal: the file for -child")
+	baseline  = flag.String("baseline", "", "a bigdata binary built from an older commit: its loader is measured too, alternating with this one")
 )
 
 func main() {
@@ -73,13 +75,15 @@ type loadResult struct {
 	SysBytes   uint64  `json:"sys_bytes"`
 	TotalAlloc uint64  `json:"total_alloc_bytes"`
 	HeapLive   uint64  `json:"heap_live_bytes"`
+	CPUSecs    float64 `json:"cpu_seconds"` // user + system time of the process
 }
 
 // trainResult is what a train child reports.
 type trainResult struct {
 	Rows        int       `json:"rows"`
 	Cols        int       `json:"cols"`
-	StepMS      []float64 `json:"step_ms"`       // bare step times (ms), before and after the epoch
+	StepMS      []float64 `json:"step_ms"`       // training-loop step intervals (ms), OnStep to OnStep
+	BareMS      []float64 `json:"bare_ms"`       // bare step times (ms), interleaved
 	EpochSteps  int       `json:"epoch_steps"`   // steps in the epoch
 	StepsSecs   float64   `json:"steps_seconds"` // Fit start to the last step
 	FitSecs     float64   `json:"fit_seconds"`   // whole Fit (with InitFromData and validation)
@@ -111,8 +115,11 @@ func childLoad(path string) error {
 	dt := time.Since(t0)
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	r := loadResult{Seconds: dt.Seconds(), Rows: t.Rows, Cols: t.Cols, VmHWMKiB: vmHWM(),
-		SysBytes: ms.Sys, TotalAlloc: ms.TotalAlloc, HeapLive: ms.HeapAlloc}
+		SysBytes: ms.Sys, TotalAlloc: ms.TotalAlloc, HeapLive: ms.HeapAlloc,
+		CPUSecs: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()}
 	runtime.KeepAlive(t)
 	return json.NewEncoder(os.Stdout).Encode(r)
 }
@@ -126,32 +133,46 @@ func benchFlow(dim int) (*flow.Flow[float32], error) {
 	return flow.Build[float32](&flow.Spec{Dim: dim, Layers: ls}, rand.New(rand.NewPCG(1, 1)))
 }
 
-// bareSteps times n steps of the loop of benchTrainStep (ZeroGrad, NLLGrad,
-// Adam) on one 512-row batch of x, after one untimed step.
-func bareSteps(f *flow.Flow[float32], x *tensor.Mat[float32], n int) ([]float64, error) {
+// bareStep is the loop body of flow_bench_test.go's benchTrainStep
+// (ZeroGrad, NLLGrad, Adam) on a fixed 512-row batch.
+type bareStep struct {
+	f   *flow.Flow[float32]
+	opt *train.Adam[float32]
+	b   *tensor.Mat[float32]
+}
+
+func newBareStep(x *tensor.Mat[float32]) (*bareStep, error) {
+	f, err := benchFlow(x.Cols)
+	if err != nil {
+		return nil, err
+	}
 	ps := f.Params()
 	params := make([]*flow.Param[float32], len(ps))
 	for i, p := range ps {
 		params[i] = p.Param
 	}
-	opt := train.NewAdam(params)
-	b := x.SliceRows(0, 512)
+	s := &bareStep{f: f, opt: train.NewAdam(params), b: x.SliceRows(0, 512)}
 	f.SetTraining(true)
-	var ms []float64
-	for i := 0; i <= n; i++ {
-		t0 := time.Now()
-		f.ZeroGrad()
-		if _, err := f.NLLGrad(b); err != nil {
-			return nil, err
-		}
-		opt.Step(1e-4)
-		if i > 0 {
-			ms = append(ms, float64(time.Since(t0).Nanoseconds())/1e6)
-		}
-	}
-	return ms, nil
+	_, err = s.run() // untimed first step, as the benchmark's
+	return s, err
 }
 
+// run does one step and returns its time in ms.
+func (s *bareStep) run() (float64, error) {
+	t0 := time.Now()
+	s.f.ZeroGrad()
+	if _, err := s.f.NLLGrad(s.b); err != nil {
+		return 0, err
+	}
+	s.opt.Step(1e-4)
+	return float64(time.Since(t0).Nanoseconds()) / 1e6, nil
+}
+
+// childTrain trains one epoch with train.Fit and, interleaved with it (one
+// bare step after every -every-th training step, from inside OnStep, its
+// time excluded from the epoch's), times the bare step of the same flow,
+// so that both see the same machine load. Then it times LogProb over all
+// rows.
 func childTrain(path string) error {
 	t, err := data.Load(path, data.LoadOptions{})
 	if err != nil {
@@ -168,34 +189,41 @@ func childTrain(path string) error {
 	tr, va := x.SliceRows(0, n), x.SliceRows(x.Rows-nVal, x.Rows)
 	res := trainResult{Rows: n, Cols: x.Cols, ValRows: nVal}
 
-	fb, err := benchFlow(x.Cols)
+	bare, err := newBareStep(x)
 	if err != nil {
 		return err
 	}
-	ms, err := bareSteps(fb, x, *stepReps)
-	if err != nil {
-		return err
-	}
-	res.StepMS = append(res.StepMS, ms...)
-
 	f, err := benchFlow(x.Cols)
 	if err != nil {
 		return err
 	}
-	var lastStep time.Time
+	var last time.Time
+	var inBare time.Duration
+	var bareErr error
 	t0 := time.Now()
 	_, err = train.Fit(context.Background(), f, tr, va, train.Config{Epochs: 1, Batch: 512, Seed: 1,
-		OnStep: func(epoch, step, steps int, loss float64) { lastStep = time.Now(); res.EpochSteps = step + 1 }})
+		OnStep: func(epoch, step, steps int, loss float64) {
+			now := time.Now()
+			if step > 0 {
+				res.StepMS = append(res.StepMS, float64(now.Sub(last).Nanoseconds())/1e6)
+			}
+			res.EpochSteps = step + 1
+			res.StepsSecs = (now.Sub(t0) - inBare).Seconds()
+			if step%*every == 0 && bareErr == nil {
+				var ms float64
+				ms, bareErr = bare.run()
+				res.BareMS = append(res.BareMS, ms)
+			}
+			last = time.Now()
+			inBare += last.Sub(now)
+		}})
 	if err != nil {
 		return err
 	}
-	res.FitSecs = time.Since(t0).Seconds()
-	res.StepsSecs = lastStep.Sub(t0).Seconds()
-
-	if ms, err = bareSteps(fb, x, *stepReps); err != nil {
-		return err
+	if bareErr != nil {
+		return bareErr
 	}
-	res.StepMS = append(res.StepMS, ms...)
+	res.FitSecs = (time.Since(t0) - inBare).Seconds()
 
 	lp := make([]float32, 4096)
 	t0 = time.Now()
@@ -283,15 +311,25 @@ func generate(path string, rows, dim int, seed uint64) error {
 	return w.Commit()
 }
 
-func runChild(kind, path string, extra ...string) ([]byte, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
+func runChild(exe, kind, path string, extra ...string) ([]byte, error) {
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return nil, err
+		}
 	}
 	args := append([]string{"-child", kind, "-file", path}, extra...)
 	cmd := exec.Command(exe, args...)
 	cmd.Stderr = os.Stderr
 	return cmd.Output()
+}
+
+func mean(v []float64) float64 {
+	s := 0.0
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
 }
 
 func stats(v []float64) (lo, med float64) {
@@ -348,45 +386,63 @@ func run() error {
 	w := bufio.NewWriter(os.Stdout)
 	defer w.Flush()
 	if *only != "train" {
-		fmt.Fprintf(w, "\n| file | size | rows × cols | load s (min / median of %d) | load rows/s (best) | MB/s (best) | peak RSS VmHWM (max) | matrix | VmHWM / matrix | MemStats.Sys | TotalAlloc |\n|---|---|---|---|---|---|---|---|---|---|---|\n", *reps)
+		fmt.Fprintf(w, "\n| file | size | rows × cols | load s (min / median of %d) | load rows/s (best) | MB/s (best) | rows per CPU-second (best) | peak RSS VmHWM (max) | matrix | VmHWM / matrix | MemStats.Sys | TotalAlloc |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n", *reps)
+		impls := []struct{ label, exe string }{{"", ""}}
+		if *baseline != "" {
+			impls = []struct{ label, exe string }{{" (before)", *baseline}, {" (after)", ""}}
+		}
 		for _, fl := range files {
-			var secs []float64
-			var last loadResult
-			hwm := 0
+			secs := make([][]float64, len(impls))
+			last := make([]loadResult, len(impls))
+			bestCPU := make([]float64, len(impls))
+			hwm := make([]int, len(impls))
 			for r := 0; r < *reps; r++ {
-				b, err := runChild("load", fl.path)
-				if err != nil {
-					return err
+				for i, im := range impls { // alternate the implementations
+					b, err := runChild(im.exe, "load", fl.path)
+					if err != nil {
+						return err
+					}
+					if err := json.Unmarshal(b, &last[i]); err != nil {
+						return err
+					}
+					secs[i] = append(secs[i], last[i].Seconds)
+					if r == 0 || last[i].CPUSecs < bestCPU[i] {
+						bestCPU[i] = last[i].CPUSecs
+					}
+					hwm[i] = max(hwm[i], last[i].VmHWMKiB)
 				}
-				if err := json.Unmarshal(b, &last); err != nil {
-					return err
-				}
-				secs = append(secs, last.Seconds)
-				hwm = max(hwm, last.VmHWMKiB)
 			}
 			st, _ := os.Stat(fl.path)
-			lo, med := stats(secs)
-			matrix := float64(last.Rows*last.Cols) * 8
-			fmt.Fprintf(w, "| %s | %.0f MB | %d × %d | %.3f / %.3f | %.2f M | %.0f | %.0f MB | %.0f MB | %.2f | %.0f MB | %.0f MB |\n",
-				filepath.Base(fl.path), float64(st.Size())/1e6, last.Rows, last.Cols, lo, med, float64(last.Rows)/lo/1e6,
-				float64(st.Size())/lo/1e6, float64(hwm)*1024/1e6, matrix/1e6, float64(hwm)*1024/matrix,
-				float64(last.SysBytes)/1e6, float64(last.TotalAlloc)/1e6)
+			for i, im := range impls {
+				lo, med := stats(secs[i])
+				l := last[i]
+				matrix := float64(l.Rows*l.Cols) * 8
+				fmt.Fprintf(w, "| %s%s | %.0f MB | %d × %d | %.3f / %.3f | %.2f M | %.0f | %.2f M | %.0f MB | %.0f MB | %.2f | %.0f MB | %.0f MB |\n",
+					filepath.Base(fl.path), im.label, float64(st.Size())/1e6, l.Rows, l.Cols, lo, med, float64(l.Rows)/lo/1e6,
+					float64(st.Size())/lo/1e6, float64(l.Rows)/bestCPU[i]/1e6, float64(hwm[i])*1024/1e6, matrix/1e6, float64(hwm[i])*1024/matrix,
+					float64(l.SysBytes)/1e6, float64(l.TotalAlloc)/1e6)
+			}
 		}
 		w.Flush()
 	}
 	if *only == "load" {
 		return nil
 	}
-	gb := goBenchStep()
-	fmt.Fprintf(w, "\n`go test ./flow -run '^$' -bench 'TrainStep5/maf/D=8$' -benchtime 100x`: %.2f ms/step = %.0f rows/s\n", gb, 512/gb*1e3)
-	fmt.Fprintf(w, "\n| file | epoch rows | bare step ms (min / median of %d) | bare step rows/s (median) | epoch steps | epoch s (steps only) | epoch rows/s | epoch / bare step | Fit s (with init + val on %s rows) | LogProb rows/s (all rows) | VmHWM |\n|---|---|---|---|---|---|---|---|---|---|---|\n", 2**stepReps, "val")
+	var gb []float64
+	for r := 0; r < *reps; r++ {
+		gb = append(gb, goBenchStep())
+	}
+	glo, gmed := stats(gb)
+	fmt.Fprintf(w, "\n`go test ./flow -run '^$' -bench 'TrainStep5/maf/D=8$' -benchtime 100x` (%d runs): %.2f / %.2f ms/step (min / median) = %.0f / %.0f rows/s\n",
+		*reps, glo, gmed, 512/glo*1e3, 512/gmed*1e3)
+	fmt.Fprintf(w, "\n| file | epoch rows | train-loop step ms (min / median / mean) | bare step ms (min / median / mean, interleaved) | loop / bare (medians; means) | epoch s (steps only) | epoch rows/s | bare step rows/s (median) | Fit s (+ init, val on %d rows) | LogProb rows/s (all rows) | VmHWM |\n|---|---|---|---|---|---|---|---|---|---|---|\n", min(10_000, *npyRows/100))
 	for _, fl := range files {
 		var extra []string
 		if *epochRows > 0 {
 			extra = append(extra, "-epoch-rows", strconv.Itoa(*epochRows))
 		}
-		extra = append(extra, "-steps", strconv.Itoa(*stepReps))
-		b, err := runChild("train", fl.path, extra...)
+		extra = append(extra, "-every", strconv.Itoa(*every))
+		b, err := runChild("", "train", fl.path, extra...)
 		if err != nil {
 			return err
 		}
@@ -394,12 +450,11 @@ func run() error {
 		if err := json.Unmarshal(b, &r); err != nil {
 			return err
 		}
-		lo, med := stats(r.StepMS)
-		stepRate := 512 / med * 1e3
-		epochRate := float64(r.Rows) / r.StepsSecs
-		fmt.Fprintf(w, "| %s | %d | %.2f / %.2f | %.0f | %d | %.1f | %.0f | %.3f | %.1f (%d) | %.0f | %.0f MB |\n",
-			filepath.Base(fl.path), r.Rows, lo, med, stepRate, r.EpochSteps, r.StepsSecs, epochRate, epochRate/stepRate,
-			r.FitSecs, r.ValRows, float64(fl.rows)/r.LogProbSecs, float64(r.VmHWMKiB)*1024/1e6)
+		llo, lmed := stats(r.StepMS)
+		blo, bmed := stats(r.BareMS)
+		fmt.Fprintf(w, "| %s | %d | %.2f / %.2f / %.2f | %.2f / %.2f / %.2f (%d) | %.3f; %.3f | %.1f | %.0f | %.0f | %.1f | %.0f | %.0f MB |\n",
+			filepath.Base(fl.path), r.Rows, llo, lmed, mean(r.StepMS), blo, bmed, mean(r.BareMS), len(r.BareMS), lmed/bmed, mean(r.StepMS)/mean(r.BareMS), r.StepsSecs, float64(r.Rows)/r.StepsSecs,
+			512/bmed*1e3, r.FitSecs, float64(fl.rows)/r.LogProbSecs, float64(r.VmHWMKiB)*1024/1e6)
 		w.Flush()
 	}
 	return nil
