@@ -30,6 +30,7 @@ import (
 
 	"github.com/autonf/autonf/data"
 	"github.com/autonf/autonf/flow"
+	"github.com/autonf/autonf/model"
 	"github.com/autonf/autonf/tensor"
 	"github.com/autonf/autonf/train"
 )
@@ -55,6 +56,8 @@ func main() {
 		err = childLoad(*file)
 	case "train":
 		err = childTrain(*file)
+	case "prepare":
+		err = childPrepare(*file)
 	case "":
 		err = run()
 	default:
@@ -121,6 +124,20 @@ func childLoad(path string) error {
 		SysBytes: ms.Sys, TotalAlloc: ms.TotalAlloc, HeapLive: ms.HeapAlloc,
 		CPUSecs: time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()}
 	runtime.KeepAlive(t)
+	return json.NewEncoder(os.Stdout).Encode(r)
+}
+
+// childPrepare runs model.PrepareData (load, split 80/10/10, dequantise
+// check, standardise, float32) as autonf fit does, and reports its time
+// and the peak memory.
+func childPrepare(path string) error {
+	t0 := time.Now()
+	p, err := model.PrepareData(model.DataConfig{Data: path, Shuffle: true, Seed: 1})
+	if err != nil {
+		return err
+	}
+	r := loadResult{Seconds: time.Since(t0).Seconds(), Rows: p.Train.Rows, Cols: p.Train.Cols, VmHWMKiB: vmHWM()}
+	runtime.KeepAlive(p)
 	return json.NewEncoder(os.Stdout).Encode(r)
 }
 
@@ -422,6 +439,20 @@ func run() error {
 					float64(st.Size())/lo/1e6, float64(l.Rows)/bestCPU[i]/1e6, float64(hwm[i])*1024/1e6, matrix/1e6, float64(hwm[i])*1024/matrix,
 					float64(l.SysBytes)/1e6, float64(l.TotalAlloc)/1e6)
 			}
+		}
+		fmt.Fprintf(w, "\n| file | model.PrepareData s (load, split, standardise, float32) | train rows | peak RSS VmHWM | VmHWM / matrix |\n|---|---|---|---|---|\n")
+		for _, fl := range files {
+			b, err := runChild("", "prepare", fl.path)
+			if err != nil {
+				return err
+			}
+			var r loadResult
+			if err := json.Unmarshal(b, &r); err != nil {
+				return err
+			}
+			matrix := float64(fl.rows*fl.dim) * 8
+			fmt.Fprintf(w, "| %s | %.2f | %d | %.0f MB | %.2f |\n", filepath.Base(fl.path), r.Seconds, r.Rows,
+				float64(r.VmHWMKiB)*1024/1e6, float64(r.VmHWMKiB)*1024/matrix)
 		}
 		w.Flush()
 	}
