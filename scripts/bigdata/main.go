@@ -442,17 +442,19 @@ func run() error {
 		}
 		fmt.Fprintf(w, "\n| file | model.PrepareData s (load, split, standardise, float32) | train rows | peak RSS VmHWM | VmHWM / matrix |\n|---|---|---|---|---|\n")
 		for _, fl := range files {
-			b, err := runChild("", "prepare", fl.path)
-			if err != nil {
-				return err
+			for _, im := range impls {
+				b, err := runChild(im.exe, "prepare", fl.path)
+				if err != nil {
+					return err
+				}
+				var r loadResult
+				if err := json.Unmarshal(b, &r); err != nil {
+					return err
+				}
+				matrix := float64(fl.rows*fl.dim) * 8
+				fmt.Fprintf(w, "| %s%s | %.2f | %d | %.0f MB | %.2f |\n", filepath.Base(fl.path), im.label, r.Seconds, r.Rows,
+					float64(r.VmHWMKiB)*1024/1e6, float64(r.VmHWMKiB)*1024/matrix)
 			}
-			var r loadResult
-			if err := json.Unmarshal(b, &r); err != nil {
-				return err
-			}
-			matrix := float64(fl.rows*fl.dim) * 8
-			fmt.Fprintf(w, "| %s | %.2f | %d | %.0f MB | %.2f |\n", filepath.Base(fl.path), r.Seconds, r.Rows,
-				float64(r.VmHWMKiB)*1024/1e6, float64(r.VmHWMKiB)*1024/matrix)
 		}
 		w.Flush()
 	}
