@@ -468,7 +468,7 @@ func run() error {
 	glo, gmed := stats(gb)
 	fmt.Fprintf(w, "\n`go test ./flow -run '^$' -bench 'TrainStep5/maf/D=8$' -benchtime 100x` (%d runs): %.2f / %.2f ms/step (min / median) = %.0f / %.0f rows/s\n",
 		*reps, glo, gmed, 512/glo*1e3, 512/gmed*1e3)
-	fmt.Fprintf(w, "\n| file | epoch rows | train-loop step ms (min / median / mean) | bare step ms (min / median / mean, interleaved) | loop / bare (medians; means) | epoch s (steps only) | epoch rows/s | bare step rows/s (median) | Fit s (+ init, val on %d rows) | LogProb rows/s (all rows) | VmHWM |\n|---|---|---|---|---|---|---|---|---|---|---|\n", min(10_000, *npyRows/100))
+	fmt.Fprintf(w, "\n| file | epoch rows | train-loop step ms (min / median / mean) | bare step ms (min / median / mean, interleaved) | loop / bare (medians; means) | epoch s (steps only) | epoch rows/s | bare step rows/s (512 / mean) | epoch ÷ bare rows/s | Fit s (+ init, val on %d rows) | LogProb rows/s (all rows) | VmHWM |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n", min(10_000, *npyRows/100))
 	for _, fl := range files {
 		var extra []string
 		if *epochRows > 0 {
@@ -485,9 +485,11 @@ func run() error {
 		}
 		llo, lmed := stats(r.StepMS)
 		blo, bmed := stats(r.BareMS)
-		fmt.Fprintf(w, "| %s | %d | %.2f / %.2f / %.2f | %.2f / %.2f / %.2f (%d) | %.3f; %.3f | %.1f | %.0f | %.0f | %.1f | %.0f | %.0f MB |\n",
-			filepath.Base(fl.path), r.Rows, llo, lmed, mean(r.StepMS), blo, bmed, mean(r.BareMS), len(r.BareMS), lmed/bmed, mean(r.StepMS)/mean(r.BareMS), r.StepsSecs, float64(r.Rows)/r.StepsSecs,
-			512/bmed*1e3, r.FitSecs, float64(fl.rows)/r.LogProbSecs, float64(r.VmHWMKiB)*1024/1e6)
+		bareRate := 512 / mean(r.BareMS) * 1e3
+		epochRate := float64(r.Rows) / r.StepsSecs
+		fmt.Fprintf(w, "| %s | %d | %.2f / %.2f / %.2f | %.2f / %.2f / %.2f (%d) | %.3f; %.3f | %.1f | %.0f | %.0f | %.3f | %.1f | %.0f | %.0f MB |\n",
+			filepath.Base(fl.path), r.Rows, llo, lmed, mean(r.StepMS), blo, bmed, mean(r.BareMS), len(r.BareMS), lmed/bmed, mean(r.StepMS)/mean(r.BareMS), r.StepsSecs, epochRate,
+			bareRate, epochRate/bareRate, r.FitSecs, float64(fl.rows)/r.LogProbSecs, float64(r.VmHWMKiB)*1024/1e6)
 		w.Flush()
 	}
 	return nil
