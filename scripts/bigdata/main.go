@@ -22,6 +22,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -45,6 +46,7 @@ var (
 	only      = flag.String("only", "", "load or train: run only that part")
 	child     = flag.String("child", "", "internal: run one measurement (load or train) on -file")
 	file      = flag.String("file", "", "internal: the file for -child")
+	cpuprof   = flag.String("cpuprofile", "", "internal: write a CPU profile of the -child run (train: the epoch only)")
 	baseline  = flag.String("baseline", "", "a bigdata binary built from an older commit: its loader is measured too, alternating with this one")
 )
 
@@ -217,6 +219,13 @@ func childTrain(path string) error {
 	var last time.Time
 	var inBare time.Duration
 	var bareErr error
+	if *cpuprof != "" {
+		pf, err := os.Create(*cpuprof)
+		if err != nil {
+			return err
+		}
+		pprof.StartCPUProfile(pf)
+	}
 	t0 := time.Now()
 	_, err = train.Fit(context.Background(), f, tr, va, train.Config{Epochs: 1, Batch: 512, Seed: 1,
 		OnStep: func(epoch, step, steps int, loss float64) {
@@ -241,6 +250,7 @@ func childTrain(path string) error {
 		return bareErr
 	}
 	res.FitSecs = (time.Since(t0) - inBare).Seconds()
+	pprof.StopCPUProfile()
 
 	lp := make([]float32, 4096)
 	t0 = time.Now()
