@@ -124,9 +124,11 @@ func (l *lineLimiter) Read(p []byte) (int, error) {
 // The input is streamed: lines are parsed in place from one read buffer
 // straight into the table's values, which are allocated once when the size
 // of r is known (a regular file, or an in-memory reader with Len), so the
-// peak memory is about the table's. Lines with quotes (and delimiters other
-// than , ; tab space | :) go through encoding/csv; both paths accept the
-// same inputs and give the same values and errors.
+// peak memory is about the table's. Lines with quotes go through
+// encoding/csv one by one, and the whole rest of the input from a quoted
+// field that spans lines on (or all of it for a delimiter other than
+// , ; tab space | :); all paths accept the same inputs and give the same
+// values and errors.
 func LoadCSV(r io.Reader, name string, opt LoadOptions) (*Table, error) {
 	comma := opt.Delimiter
 	if comma == 0 {
@@ -395,6 +397,12 @@ func (l *csvLoader) fastRows(s *fastSource) *Error {
 			continue
 		}
 		fields, ok := s.split(line)
+		if !ok {
+			var qe *Error
+			if fields, ok, qe = s.quotedLine(); qe != nil {
+				return qe
+			}
+		}
 		if !ok {
 			s.unread()
 			s.switchSlow()

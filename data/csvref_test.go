@@ -314,6 +314,10 @@ func TestLoadCSVMatchesReference(t *testing.T) {
 		"00012,000.5000\n-007e-0002,1.e1\n", "1e22,1e23,1e-22,1e-23\n", "123456789012345678,0.000000000000000000001\n",
 		"x\n" + strings.Repeat("9", 19) + "\n" + strings.Repeat("9", 20) + "\n",
 		"x\n1e1000\n1e-1000\n0e-1001\n", "x\n0000000000000000000001\n",
+		"\"x\",\"y\"\n1,2\n3,4\n", "\"x\",\"y\"\r\n\"1\",\"2\"\r\n3,\"4\"\r\n", "a,b\n\"1\"\r\r\n2,3\n", "a,b\n\"1\",\"2\"\r",
+		"a,b\n\"1\",\"2\"", "a,b\n\"1\"\"\",2\n", "a,b\n\"1,\"\"x\"\"\n2\",3\n4,5\n", "a,b\n1,\"2\"x\n", "a,b\nx\"y\",1\n",
+		"a,b\n\"\",1\n", "a,b\n\"1\" ,2\n", "a,b\n \"1\",2\n", "a,b\n\"1\"\n\"2\n3\",4\n5,6\n", "\"a\",\"b\"\n\"1\",\"\"\n",
+		"a;b\n\"1;5\";2\n3;4\n", "a\tb\n\"1\"\t\"2\"\n",
 	}
 	opts := []LoadOptions{{}, {Header: HeaderYes}, {Header: HeaderNo}, {Columns: []string{"1"}},
 		{Columns: []string{"1", "0"}}, {Columns: []string{"y", "0"}}, {MaxValues: 3}, {Delimiter: ';'}, {Delimiter: '\t'},
@@ -331,7 +335,7 @@ func TestLoadCSVMatchesReference(t *testing.T) {
 func randomCSV(rng *rand.Rand, rows, cols int) []byte {
 	var b bytes.Buffer
 	odd := []string{"", " ", "abc", "NA", "NaN", "-Inf", "inf", "1e400", "1e-400", "0x1p-3", "1_0", ".", "-", "+.5", "5.",
-		"\"1.5\"", "\"2,5\"", "\" 3 \"", "4\"", "\u00a06", "7\u00a0", "\u3000", "\t8", "9 ", "1e", "12345678901234567890", "-0"}
+		"\"1.5\"", "\"2,5\"", "\" 3 \"", "4\"", "\"5\n6\"", "\"7\"\"8\"", "\"9\r\n\"", "\"\"", "\u00a06", "7\u00a0", "\u3000", "\t8", "9 ", "1e", "12345678901234567890", "-0"}
 	for i := 0; i < rows; i++ {
 		n := cols
 		if rng.IntN(50) == 0 {
@@ -427,6 +431,32 @@ type chunky struct {
 
 func (c *chunky) Read(p []byte) (int, error) {
 	return c.r.Read(p[:min(len(p), c.rng.IntN(200000))])
+}
+
+// A quoted header or quoted fields that end on their line keep the fast
+// source (and its speed) for the rest of the file.
+func TestQuotedLinesStayFast(t *testing.T) {
+	in := "\"x\",\"y\"\r\n1,2\r\n\"3\",\"4 \"\r\n5,6\r\n"
+	s := newFastSource(strings.NewReader(in), "q.csv", ',')
+	var got []string
+	for {
+		f, line, err := s.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%d:%q", line, f))
+	}
+	if s.slow != nil {
+		t.Error("switched to the slow path")
+	}
+	want := `[1:["x" "y"] 2:["1" "2"] 3:["3" "4"] 4:["5" "6"]]`
+	if fmt.Sprint(got) != want {
+		t.Errorf("got %v, want %s", got, want)
+	}
+	sameLoad(t, []byte(in), LoadOptions{}, nil)
 }
 
 // FuzzLoadCSVReference: LoadCSV and the encoding/csv reference agree on

@@ -89,10 +89,12 @@ func fastDelimiter(c rune) bool {
 }
 
 // fastSource reads lines straight from the reader into one buffer and
-// splits them at the delimiter, without per-record allocations. Lines it
-// cannot read exactly as encoding/csv does — a quote anywhere in the line,
-// a line longer than MaxLineBytes, a read error — switch it, from that
-// line on, to a csvSource over the rest of the input (slow).
+// splits them at the delimiter, without per-record allocations. A line
+// with quotes whose record ends on it is parsed alone by encoding/csv.
+// Lines it cannot read exactly as encoding/csv does — a quoted field
+// going on to the next line, a line longer than MaxLineBytes, a read
+// error — switch it, from that line on, to a csvSource over the rest of
+// the input (slow).
 type fastSource struct {
 	r     io.Reader
 	name  string
@@ -111,6 +113,23 @@ type fastSource struct {
 
 	fields [][]byte
 	slow   *csvSource
+
+	// Lines with quotes that end their record go through qr one by one.
+	qr   *csv.Reader
+	feed *lineFeed
+	qbuf []byte
+}
+
+// lineFeed hands one line at a time to a csv.Reader.
+type lineFeed struct{ b []byte }
+
+func (f *lineFeed) Read(p []byte) (int, error) {
+	if len(f.b) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, f.b)
+	f.b = f.b[n:]
+	return n, nil
 }
 
 // errFallback tells that the rest of the input goes to the csvSource.
@@ -211,6 +230,49 @@ type eofReader struct{}
 
 func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
 
+// quotedLine parses the line last returned, which holds quotes, with
+// encoding/csv when its record ends on it: an even number of quotes (a
+// quoted field that goes on to the next line leaves an odd number, see
+// encoding/csv's readRecord). ok false: leave the rest to switchSlow.
+func (s *fastSource) quotedLine() (fields [][]byte, ok bool, err *Error) {
+	raw := s.buf[s.lineStart:s.start] // with its line end, normalised by csv as in a whole file
+	if bytes.Count(raw, []byte{'"'})%2 != 0 {
+		return nil, false, nil
+	}
+	if s.qr == nil {
+		s.feed = &lineFeed{}
+		s.qr = csv.NewReader(s.feed)
+		s.qr.FieldsPerRecord = -1
+		s.qr.ReuseRecord = true
+		s.qr.Comma = rune(s.comma)
+	}
+	s.feed.b = raw
+	rec, rerr := s.qr.Read()
+	if rerr != nil {
+		var pe *csv.ParseError
+		if errors.As(rerr, &pe) {
+			return nil, true, &Error{Kind: ErrFormat, Source: s.name, Line: s.lineNo, Row: -1, Index: -1,
+				Detail: "malformed CSV: " + pe.Err.Error()}
+		}
+		return nil, false, nil
+	}
+	if len(s.feed.b) != 0 {
+		return nil, false, nil
+	}
+	s.qbuf = s.qbuf[:0]
+	for _, f := range rec {
+		s.qbuf = append(s.qbuf, strings.TrimSpace(f)...)
+	}
+	s.fields = s.fields[:0]
+	lo := 0
+	for _, f := range rec {
+		n := len(strings.TrimSpace(f))
+		s.fields = append(s.fields, s.qbuf[lo:lo+n:lo+n])
+		lo += n
+	}
+	return s.fields, true, nil
+}
+
 // split cuts line at the delimiter into trimmed fields; false when the
 // line holds a quote (encoding/csv's business).
 func (s *fastSource) split(line []byte) ([][]byte, bool) {
@@ -260,6 +322,12 @@ func (s *fastSource) next() ([][]byte, int, error) {
 		return nil, 0, err
 	}
 	fields, ok := s.split(line)
+	if !ok {
+		var qe *Error
+		if fields, ok, qe = s.quotedLine(); qe != nil {
+			return nil, 0, qe
+		}
+	}
 	if !ok {
 		s.unread()
 		s.switchSlow()
