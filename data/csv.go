@@ -138,7 +138,7 @@ func LoadCSV(r io.Reader, name string, opt LoadOptions) (*Table, error) {
 	var src recordSource
 	var fast *fastSource
 	if fastDelimiter(comma) {
-		fast = newFastSource(r, name, byte(comma))
+		fast = newFastSource(r, name, byte(comma), size)
 		src = fast
 	} else {
 		src = newCSVSource(r, name, comma, 1)

@@ -437,7 +437,7 @@ func (c *chunky) Read(p []byte) (int, error) {
 // source (and its speed) for the rest of the file.
 func TestQuotedLinesStayFast(t *testing.T) {
 	in := "\"x\",\"y\"\r\n1,2\r\n\"3\",\"4 \"\r\n5,6\r\n"
-	s := newFastSource(strings.NewReader(in), "q.csv", ',')
+	s := newFastSource(strings.NewReader(in), "q.csv", ',', -1)
 	var got []string
 	for {
 		f, line, err := s.next()

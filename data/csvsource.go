@@ -135,8 +135,14 @@ func (f *lineFeed) Read(p []byte) (int, error) {
 // errFallback tells that the rest of the input goes to the csvSource.
 var errFallback = errors.New("fallback to encoding/csv")
 
-func newFastSource(r io.Reader, name string, comma byte) *fastSource {
-	return &fastSource{r: r, name: name, comma: comma, buf: make([]byte, 1<<20), nextLine: 1}
+// newFastSource reads r, of size bytes (-1: unknown), with a 1 MiB buffer
+// (less for a smaller input; it grows for longer lines).
+func newFastSource(r io.Reader, name string, comma byte, size int64) *fastSource {
+	n := 1 << 20
+	if size >= 0 && size < int64(n) {
+		n = max(512, int(size)+1)
+	}
+	return &fastSource{r: r, name: name, comma: comma, buf: make([]byte, n), nextLine: 1}
 }
 
 // fill compacts the buffer, grows it when full (up to just above
