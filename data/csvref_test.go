@@ -318,6 +318,7 @@ func TestLoadCSVMatchesReference(t *testing.T) {
 		"a,b\n\"1\",\"2\"", "a,b\n\"1\"\"\",2\n", "a,b\n\"1,\"\"x\"\"\n2\",3\n4,5\n", "a,b\n1,\"2\"x\n", "a,b\nx\"y\",1\n",
 		"a,b\n\"\",1\n", "a,b\n\"1\" ,2\n", "a,b\n \"1\",2\n", "a,b\n\"1\"\n\"2\n3\",4\n5,6\n", "\"a\",\"b\"\n\"1\",\"\"\n",
 		"a;b\n\"1;5\";2\n3;4\n", "a\tb\n\"1\"\t\"2\"\n",
+		"a,b\n\"" + strings.Repeat("1", 5000) + "\",2\n\"" + strings.Repeat(" ", 9000) + "3\",4\n",
 	}
 	opts := []LoadOptions{{}, {Header: HeaderYes}, {Header: HeaderNo}, {Columns: []string{"1"}},
 		{Columns: []string{"1", "0"}}, {Columns: []string{"y", "0"}}, {MaxValues: 3}, {Delimiter: ';'}, {Delimiter: '\t'},
