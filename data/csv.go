@@ -1,12 +1,12 @@
 package data
 
 import (
-	"bufio"
-	"encoding/csv"
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -120,68 +120,61 @@ func (l *lineLimiter) Read(p []byte) (int, error) {
 // is ignored. Every kept field must parse with strconv.ParseFloat to a finite
 // value; anything else is an *Error naming the file, the 1-based line in the
 // file and the column.
+//
+// The input is streamed: lines are parsed in place from one read buffer
+// straight into the table's values, which are allocated once when the size
+// of r is known (a regular file, or an in-memory reader with Len), so the
+// peak memory is about the table's. Lines with quotes go through
+// encoding/csv one by one, and the whole rest of the input from a quoted
+// field that spans lines on (or all of it for a delimiter other than
+// , ; tab space | :); all paths accept the same inputs and give the same
+// values and errors.
 func LoadCSV(r io.Reader, name string, opt LoadOptions) (*Table, error) {
-	cr := csv.NewReader(bufio.NewReaderSize(&lineLimiter{r: r, name: name, line: 1, max: MaxLineBytes}, 1<<16))
-	cr.FieldsPerRecord = -1
-	cr.ReuseRecord = true
-	if opt.Delimiter != 0 {
-		cr.Comma = opt.Delimiter
+	comma := opt.Delimiter
+	if comma == 0 {
+		comma = ','
+	}
+	size := remaining(r)
+	var src recordSource
+	var fast *fastSource
+	if fastDelimiter(comma) {
+		fast = newFastSource(r, name, byte(comma), size)
+		src = fast
+	} else {
+		src = newCSVSource(r, name, comma, 1)
 	}
 	mkErr := func(kind error, line int, detail string) *Error {
 		return &Error{Kind: kind, Source: name, Line: line, Row: -1, Index: -1, Detail: detail}
 	}
-	read := func() ([]string, int, error) {
-		rec, err := cr.Read()
+	read := func() ([]string, []int, int, error) {
+		fields, line, err := src.next()
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				return nil, 0, mkErr(ErrFormat, pe.Line, "malformed CSV: "+pe.Err.Error())
-			}
-			if err == io.EOF {
-				return nil, 0, io.EOF
-			}
-			var de *Error
-			if errors.As(err, &de) {
-				return nil, 0, de
-			}
-			return nil, 0, fmt.Errorf("%s: %w", name, err)
+			return nil, nil, 0, err
 		}
-		line, _ := cr.FieldPos(0)
-		for j := range rec {
-			rec[j] = strings.TrimSpace(rec[j])
+		rec := make([]string, len(fields))
+		pos := make([]int, len(fields))
+		for j, f := range fields {
+			rec[j], pos[j] = string(f), src.fieldLine(j)
 		}
-		return rec, line, nil
+		return rec, pos, line, nil
 	}
 
 	// Peek at the first two records to decide on the header.
-	first, line1, err := read()
+	first, first1Pos, line1, err := read()
 	if err == io.EOF {
 		return nil, mkErr(ErrNoData, 0, "empty file: no header and no data rows")
 	}
 	if err != nil {
 		return nil, err
 	}
-	first = append([]string(nil), first...)
 	if len(first) > 0 {
 		first[0] = strings.TrimSpace(strings.TrimPrefix(first[0], "\ufeff"))
 	}
-	first1Pos := make([]int, len(first))
-	for j := range first {
-		first1Pos[j], _ = cr.FieldPos(j)
-	}
-	second, line2, err := read()
+	second, second2Pos, line2, err := read()
 	if err != nil && err != io.EOF {
 		return nil, err
 	}
 	haveSecond := err == nil
-	var second2Pos []int
-	if haveSecond {
-		second = append([]string(nil), second...)
-		second2Pos = make([]int, len(second))
-		for j := range second {
-			second2Pos[j], _ = cr.FieldPos(j)
-		}
-	}
 
 	header := false
 	switch opt.Header {
@@ -232,88 +225,249 @@ func LoadCSV(r io.Reader, name string, opt LoadOptions) (*Table, error) {
 			return nil, err
 		}
 	}
-	K := len(keep)
+	l := &csvLoader{name: name, D: D, K: len(keep), keep: keep, names: names, header: header, line1: line1,
+		maxValues: opt.maxValues(), stats: make([]colStat, len(keep))}
+	l.data = make([]float64, 0, l.capacity(fast, size))
 
-	type colStat struct {
-		numeric  int
-		bad      int
-		badLine  int
-		badValue string
+	asBytes := func(rec []string) [][]byte {
+		out := make([][]byte, len(rec))
+		for j, f := range rec {
+			out[j] = []byte(f)
+		}
+		return out
 	}
-	stats := make([]colStat, K)
-	var firstErr *Error
-	data := make([]float64, 0, 1024)
-	rows := 0
-
-	maxValues := opt.maxValues()
-	process := func(rec []string, line int, pos func(j int) int) *Error {
-		if len(data)+K > maxValues {
-			return &Error{Kind: ErrShape, Source: name, Line: line, Row: -1, Index: -1,
-				Detail: fmt.Sprintf("more than %d values (%d rows × %d columns so far): the table is too large to load", maxValues, rows, K)}
-		}
-		if len(rec) != D {
-			what := "header"
-			if !header {
-				what = "first row"
-			}
-			return &Error{Kind: ErrRagged, Source: name, Line: line, Row: -1, Index: -1,
-				Detail: fmt.Sprintf("expected %d fields (as in the %s on line %d), got %d", D, what, line1, len(rec))}
-		}
-		for k, j := range keep {
-			f := rec[j]
-			v, perr := strconv.ParseFloat(f, 64)
-			var e *Error
-			switch {
-			case f == "":
-				e = &Error{Kind: ErrEmptyField, Detail: "empty field (missing values are not supported; drop or impute them first)"}
-			case perr != nil && !isRangeErr(perr):
-				stats[k].bad++
-				if stats[k].bad == 1 {
-					stats[k].badLine, stats[k].badValue = pos(j), f
-				}
-				e = &Error{Kind: ErrNotNumber, Detail: notNumberDetail(f)}
-			case math.IsNaN(v) || math.IsInf(v, 0):
-				stats[k].numeric++
-				e = &Error{Kind: ErrNotFinite, Detail: fmt.Sprintf("%q is not finite (NaN and ±Inf are not allowed)", f)}
-			default:
-				stats[k].numeric++
-			}
-			if e != nil && firstErr == nil {
-				e.Source, e.Line, e.Row, e.Column, e.Index = name, pos(j), -1, names[j], j
-				firstErr = e
-			}
-			data = append(data, v)
-		}
-		rows++
-		return nil
-	}
-
 	if !header {
-		if e := process(first, line1, func(j int) int { return first1Pos[j] }); e != nil {
+		if e := l.process(asBytes(first), line1, func(j int) int { return first1Pos[j] }); e != nil {
 			return nil, e
 		}
 	}
 	if haveSecond {
-		if e := process(second, line2, func(j int) int { return second2Pos[j] }); e != nil {
+		if e := l.process(asBytes(second), line2, func(j int) int { return second2Pos[j] }); e != nil {
 			return nil, e
 		}
+		if fast != nil {
+			if err := l.fastRows(fast); err != nil {
+				return nil, err
+			}
+		}
 		for {
-			rec, line, err := read()
+			rec, line, err := src.next()
 			if err == io.EOF {
 				break
 			}
 			if err != nil {
 				return nil, err
 			}
-			if e := process(rec, line, func(j int) int { l, _ := cr.FieldPos(j); return l }); e != nil {
+			if e := l.process(rec, line, src.fieldLine); e != nil {
 				return nil, e
 			}
 		}
 	}
-
-	if rows == 0 {
-		return nil, mkErr(ErrNoData, 0, fmt.Sprintf("no data rows (only a header line with %d columns)", D))
+	for k := range l.stats {
+		l.stats[k].numeric += l.fast
 	}
+	return l.finish()
+}
+
+// colStat counts the numeric and non-numeric values of a kept column.
+type colStat struct {
+	numeric  int
+	bad      int
+	badLine  int
+	badValue string
+}
+
+// csvLoader holds the state of LoadCSV past the header.
+type csvLoader struct {
+	name      string
+	D, K      int      // fields per record, kept columns
+	keep      []int    // kept field indices, in output order
+	names     []string // names of all D fields
+	header    bool
+	line1     int // line of the first record
+	maxValues int
+	stats     []colStat
+	firstErr  *Error
+	data      []float64
+	rows      int
+	fast      int // rows read by fastRows (all kept values numeric)
+}
+
+// capacity is the number of values to allocate: a little more than the
+// rows that the rest of the input holds at the mean line length of the
+// buffered lines, when its size is known; a small start otherwise.
+func (l *csvLoader) capacity(fast *fastSource, size int64) int {
+	const small = 1024
+	if fast == nil || fast.slow != nil || size < 0 || l.K == 0 {
+		return small
+	}
+	buffered := fast.buf[fast.start:fast.end]
+	lines := bytes.Count(buffered, []byte{'\n'})
+	if lines == 0 {
+		return small
+	}
+	// Bytes left: the input's size less what was parsed.
+	left := size - (fast.total - int64(len(buffered)))
+	est := float64(left) / (float64(len(buffered)) / float64(lines))
+	rows := int(min(est*1.05+2, float64(l.maxValues/l.K+1)))
+	return max(small, (rows+1)*l.K)
+}
+
+func (l *csvLoader) tooMany(line int) *Error {
+	return &Error{Kind: ErrShape, Source: l.name, Line: line, Row: -1, Index: -1,
+		Detail: fmt.Sprintf("more than %d values (%d rows × %d columns so far): the table is too large to load", l.maxValues, l.rows, l.K)}
+}
+
+// process appends one record; pos gives the line of field j. Only errors
+// that stop reading are returned; the first bad value is kept in firstErr.
+func (l *csvLoader) process(rec [][]byte, line int, pos func(j int) int) *Error {
+	if len(l.data)+l.K > l.maxValues {
+		return l.tooMany(line)
+	}
+	if len(rec) != l.D {
+		what := "header"
+		if !l.header {
+			what = "first row"
+		}
+		return &Error{Kind: ErrRagged, Source: l.name, Line: line, Row: -1, Index: -1,
+			Detail: fmt.Sprintf("expected %d fields (as in the %s on line %d), got %d", l.D, what, l.line1, len(rec))}
+	}
+	for k, j := range l.keep {
+		if v, ok := parseField(rec[j]); ok {
+			l.stats[k].numeric++
+			l.data = append(l.data, v)
+			continue
+		}
+		f := string(rec[j])
+		v, perr := strconv.ParseFloat(f, 64)
+		var e *Error
+		switch {
+		case f == "":
+			e = &Error{Kind: ErrEmptyField, Detail: "empty field (missing values are not supported; drop or impute them first)"}
+		case perr != nil && !isRangeErr(perr):
+			l.stats[k].bad++
+			if l.stats[k].bad == 1 {
+				l.stats[k].badLine, l.stats[k].badValue = pos(j), f
+			}
+			e = &Error{Kind: ErrNotNumber, Detail: notNumberDetail(f)}
+		case math.IsNaN(v) || math.IsInf(v, 0):
+			l.stats[k].numeric++
+			e = &Error{Kind: ErrNotFinite, Detail: fmt.Sprintf("%q is not finite (NaN and ±Inf are not allowed)", f)}
+		default:
+			l.stats[k].numeric++
+		}
+		if e != nil && l.firstErr == nil {
+			e.Source, e.Line, e.Row, e.Column, e.Index = l.name, pos(j), -1, l.names[j], j
+			l.firstErr = e
+		}
+		l.data = append(l.data, v)
+	}
+	l.rows++
+	return nil
+}
+
+// fastRows reads records from s while it stays on the fast path, parsing
+// the common rows (D plain numbers, no quotes) in place into l.data and
+// the others field by field with process. It returns nil at the end of
+// the input and when s has switched to encoding/csv (the caller reads the
+// rest with s.next).
+func (l *csvLoader) fastRows(s *fastSource) *Error {
+	// out[j] is the position of field j among the kept values, or -1.
+	out := make([]int, l.D)
+	for j := range out {
+		out[j] = -1
+	}
+	for k, j := range l.keep {
+		out[j] = k
+	}
+	comma := s.comma
+	for s.slow == nil {
+		line, err := s.line()
+		if err == errFallback {
+			s.switchSlow()
+			return nil
+		}
+		if err != nil { // io.EOF: s.line reports no other error
+			return nil
+		}
+		if len(l.data)+l.K > l.maxValues {
+			return l.tooMany(s.lineNo)
+		}
+		if l.fastRow(line, comma, out) {
+			continue
+		}
+		fields, ok := s.split(line)
+		if !ok {
+			var qe *Error
+			if fields, ok, qe = s.quotedLine(); qe != nil {
+				return qe
+			}
+		}
+		if !ok {
+			s.unread()
+			s.switchSlow()
+			return nil
+		}
+		if e := l.process(fields, s.lineNo, sameLine(s.lineNo)); e != nil {
+			return e
+		}
+	}
+	return nil
+}
+
+// sameLine returns the pos function of a record on one line.
+func sameLine(line int) func(int) int { return func(int) int { return line } }
+
+// fastRow parses a line of D fields whose kept fields are all plain
+// numbers (see parseFast) and that has no quote in its skipped fields; it
+// reports false, leaving l unchanged, for any other line.
+func (l *csvLoader) fastRow(line []byte, comma byte, out []int) bool {
+	base := len(l.data)
+	if cap(l.data)-base < l.K {
+		l.data = slices.Grow(l.data, l.K)
+	}
+	row := l.data[base : base+l.K]
+	p := 0
+	last := l.D - 1
+	for j, k := range out {
+		if k >= 0 {
+			v, n, ok := parseFast(line[p:], comma)
+			if !ok {
+				return false
+			}
+			row[k] = v
+			p += n
+		} else {
+			for ; p < len(line) && line[p] != comma; p++ {
+				if line[p] == '"' {
+					return false
+				}
+			}
+		}
+		if p == len(line) {
+			if j != last {
+				return false
+			}
+			break
+		}
+		if j == last { // line[p] is a delimiter: more than D fields
+			return false
+		}
+		p++
+	}
+	l.data = l.data[:base+l.K]
+	l.rows++
+	l.fast++
+	return true
+}
+
+// finish reports non-numeric columns and the first bad value, or returns
+// the table.
+func (l *csvLoader) finish() (*Table, error) {
+	if l.rows == 0 {
+		return nil, &Error{Kind: ErrNoData, Source: l.name, Row: -1, Index: -1, Detail: fmt.Sprintf("no data rows (only a header line with %d columns)", l.D)}
+	}
+	keep, names, stats := l.keep, l.names, l.stats
 	// A kept column whose every non-empty value is non-numeric is a text
 	// (label) column: say so, and suggest --columns.
 	var textCols []int
@@ -344,16 +498,16 @@ func LoadCSV(r io.Reader, name string, opt LoadOptions) (*Table, error) {
 		} else {
 			detail += "; select numeric columns with --columns (LoadOptions.Columns)"
 		}
-		return nil, &Error{Kind: ErrNonNumericColumn, Source: name, Row: -1, Column: names[j], Index: j, Detail: detail}
+		return nil, &Error{Kind: ErrNonNumericColumn, Source: l.name, Row: -1, Column: names[j], Index: j, Detail: detail}
 	}
-	if firstErr != nil {
-		return nil, firstErr
+	if l.firstErr != nil {
+		return nil, l.firstErr
 	}
-	cols := make([]string, K)
+	cols := make([]string, l.K)
 	for k, j := range keep {
 		cols[k] = names[j]
 	}
-	return &Table{Columns: cols, Rows: rows, Cols: K, Data: data, Source: name}, nil
+	return &Table{Columns: cols, Rows: l.rows, Cols: l.K, Data: l.data, Source: l.name}, nil
 }
 
 func isRangeErr(err error) bool {

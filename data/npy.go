@@ -134,74 +134,158 @@ func LoadNPY(r io.Reader, name string, opt LoadOptions) (*Table, error) {
 	if rows > opt.maxValues()/cols {
 		return nil, fail(ErrShape, "array shape (%s) has more than %d values: too large to load", sm[1], opt.maxValues())
 	}
-	need := int64(rows) * int64(cols) * int64(size)
-	raw, err := io.ReadAll(io.LimitReader(br, need))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+	// Columns are resolved first but an unknown one is reported after the
+	// checks of the data, as when the whole table was read before selecting.
+	keep, colErr := []int(nil), error(nil)
+	if len(opt.Columns) > 0 {
+		keep, colErr = resolveColumns(name, DefaultColumnNames(cols), opt.Columns)
+	} else {
+		keep = make([]int, cols)
+		for j := range keep {
+			keep[j] = j
+		}
 	}
-	if int64(len(raw)) != need {
-		return nil, fail(ErrFormat, "truncated .npy data: shape (%s) of %s needs %d bytes, file has %d", sm[1], descr, need, len(raw))
+	K := len(keep)
+	// out[j] is column j's position among the kept columns, or -1.
+	out := make([]int, cols)
+	for j := range out {
+		out[j] = -1
+	}
+	for k, j := range keep {
+		out[j] = k
+	}
+	all := K == cols
+	for k, j := range keep {
+		all = all && k == j
 	}
 
+	// Stream the data in chunks, decoding each element straight into its
+	// place in the (selected, row-major) table: no copy of the file's bytes
+	// and no second matrix for Fortran order or a column selection.
+	need := int64(rows) * int64(cols) * int64(size)
 	n := rows * cols
-	vals := make([]float64, n)
-	for k := range vals {
-		b := raw[k*size : (k+1)*size]
-		var v float64
-		switch kind {
-		case 'f':
-			if size == 4 {
-				v = float64(math.Float32frombits(order.Uint32(b)))
-			} else {
-				v = math.Float64frombits(order.Uint64(b))
-			}
-		case 'i':
-			switch size {
-			case 1:
-				v = float64(int8(b[0]))
-			case 2:
-				v = float64(int16(order.Uint16(b)))
-			case 4:
-				v = float64(int32(order.Uint32(b)))
-			case 8:
-				v = float64(int64(order.Uint64(b)))
-			}
-		case 'u':
-			switch size {
-			case 1:
-				v = float64(b[0])
-			case 2:
-				v = float64(order.Uint16(b))
-			case 4:
-				v = float64(order.Uint32(b))
-			case 8:
-				v = float64(order.Uint64(b))
-			}
+	var vals []float64
+	if colErr == nil {
+		vals = make([]float64, rows*K)
+	}
+	const chunk = 1 << 16 // elements per read
+	raw := make([]byte, chunk*size)
+	dec := make([]float64, chunk)
+	badAt, badVal := -1, 0.0 // first non-finite value in row-major order
+	i, j := 0, 0             // (row, column) of element e
+	got := int64(0)
+	for e := 0; e < n; {
+		m := min(chunk, n-e)
+		nr, err := io.ReadFull(br, raw[:m*size])
+		got += int64(nr)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return nil, fail(ErrFormat, "truncated .npy data: shape (%s) of %s needs %d bytes, file has %d", sm[1], descr, need, got)
 		}
-		vals[k] = v
-	}
-	if fortran && cols > 1 {
-		// Column-major: element (i, j) is at j*rows + i.
-		t := make([]float64, n)
-		for j := 0; j < cols; j++ {
-			for i := 0; i < rows; i++ {
-				t[i*cols+j] = vals[j*rows+i]
-			}
-		}
-		vals = t
-	}
-	tab := &Table{Columns: DefaultColumnNames(cols), Rows: rows, Cols: cols, Data: vals, Source: name}
-	if err := tab.CheckFinite(); err != nil {
-		return nil, err
-	}
-	if len(opt.Columns) > 0 {
-		keep, err := resolveColumns(name, tab.Columns, opt.Columns)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %w", name, err)
 		}
-		tab = tab.Select(keep)
+		d := dec[:m]
+		npyDecode(d, raw[:m*size], kind, size, order)
+		if kind == 'f' {
+			for t, v := range d {
+				if v-v != 0 { // NaN or ±Inf
+					ee := e + t
+					rm := ee // row-major index
+					if fortran {
+						rm = (ee%rows)*cols + ee/rows
+					}
+					if badAt < 0 || rm < badAt {
+						badAt, badVal = rm, v
+					}
+				}
+			}
+		}
+		switch {
+		case vals == nil:
+		case all && (!fortran || cols == 1):
+			copy(vals[e:], d)
+		case !fortran:
+			for _, v := range d {
+				if k := out[j]; k >= 0 {
+					vals[i*K+k] = v
+				}
+				if j++; j == cols {
+					i, j = i+1, 0
+				}
+			}
+		default: // column-major: element e is (e % rows, e / rows)
+			for _, v := range d {
+				if k := out[j]; k >= 0 {
+					vals[i*K+k] = v
+				}
+				if i++; i == rows {
+					i, j = 0, j+1
+				}
+			}
+		}
+		e += m
 	}
-	return tab, nil
+	if badAt >= 0 {
+		r, c := badAt/cols, badAt%cols
+		return nil, &Error{Kind: ErrNotFinite, Source: name, Row: r, Column: "c" + strconv.Itoa(c), Index: c,
+			Detail: fmt.Sprintf("value %v is not finite (NaN and ±Inf are not allowed)", badVal)}
+	}
+	if colErr != nil {
+		return nil, colErr
+	}
+	names := DefaultColumnNames(cols)
+	cn := make([]string, K)
+	for k, j := range keep {
+		cn[k] = names[j]
+	}
+	return &Table{Columns: cn, Rows: rows, Cols: K, Data: vals, Source: name}, nil
+}
+
+// npyDecode converts the elements in raw (dtype kind and size, byte order
+// order) to float64 into dst.
+func npyDecode(dst []float64, raw []byte, kind byte, size int, order binary.ByteOrder) {
+	switch {
+	case kind == 'f' && size == 8:
+		for k := range dst {
+			dst[k] = math.Float64frombits(order.Uint64(raw[8*k:]))
+		}
+	case kind == 'f' && size == 4:
+		for k := range dst {
+			dst[k] = float64(math.Float32frombits(order.Uint32(raw[4*k:])))
+		}
+	case kind == 'i' && size == 1:
+		for k := range dst {
+			dst[k] = float64(int8(raw[k]))
+		}
+	case kind == 'i' && size == 2:
+		for k := range dst {
+			dst[k] = float64(int16(order.Uint16(raw[2*k:])))
+		}
+	case kind == 'i' && size == 4:
+		for k := range dst {
+			dst[k] = float64(int32(order.Uint32(raw[4*k:])))
+		}
+	case kind == 'i' && size == 8:
+		for k := range dst {
+			dst[k] = float64(int64(order.Uint64(raw[8*k:])))
+		}
+	case kind == 'u' && size == 1:
+		for k := range dst {
+			dst[k] = float64(raw[k])
+		}
+	case kind == 'u' && size == 2:
+		for k := range dst {
+			dst[k] = float64(order.Uint16(raw[2*k:]))
+		}
+	case kind == 'u' && size == 4:
+		for k := range dst {
+			dst[k] = float64(order.Uint32(raw[4*k:]))
+		}
+	case kind == 'u' && size == 8:
+		for k := range dst {
+			dst[k] = float64(order.Uint64(raw[8*k:]))
+		}
+	}
 }
 
 // SaveNPY writes rows×cols float64 values as a .npy file (format 1.0,

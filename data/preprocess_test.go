@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -253,5 +255,53 @@ func TestDequantizeThenStandardizeKeepsConstantsConstant(t *testing.T) {
 	s, warn, err := FitStandardizer(dq.Apply(tab, rand.New(rand.NewPCG(1, 1))), "drop")
 	if err != nil || !reflect.DeepEqual(s.Dropped, []string{"z"}) || len(warn) != 1 {
 		t.Fatalf("%+v %q %v", s, warn, err)
+	}
+}
+
+// radixSorter.sort agrees with slices.Sort (up to the order of -0 and +0, which
+// compare equal) on long inputs of every kind; uniqueSorted agrees exactly
+// in length and value.
+func TestSortFloatsMatchesSlicesSort(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 14))
+	gens := map[string]func() float64{
+		"normal":    func() float64 { return rng.NormFloat64() },
+		"wide":      func() float64 { return rng.NormFloat64() * math.Pow(10, float64(rng.IntN(600)-300)) },
+		"grid":      func() float64 { return float64(rng.IntN(50)-25) * 0.25 },
+		"zeros":     func() float64 { return []float64{0, math.Copysign(0, -1), 1, -1}[rng.IntN(4)] },
+		"subnormal": func() float64 { return float64(rng.IntN(100)-50) * 5e-324 },
+		"inf":       func() float64 { return []float64{math.Inf(1), math.Inf(-1), rng.Float64()}[rng.IntN(3)] },
+		"nan":       func() float64 { return []float64{math.NaN(), rng.Float64(), -rng.Float64()}[rng.IntN(3)] },
+		"7 digits": func() float64 {
+			v, _ := strconv.ParseFloat(strconv.FormatFloat(rng.NormFloat64(), 'g', 7, 64), 64)
+			return v
+		},
+		"one value":  func() float64 { return 3.5 },
+		"huge range": func() float64 { return math.Float64frombits(rng.Uint64()) },
+	}
+	for name, gen := range gens {
+		for _, n := range []int{1 << 12, 5000, 100000} {
+			v := make([]float64, n)
+			for i := range v {
+				v[i] = gen()
+			}
+			got, want := slices.Clone(v), slices.Clone(v)
+			var rs radixSorter
+			rs.sort(got)
+			slices.Sort(want)
+			for i := range got {
+				if !(got[i] == want[i] || (got[i] != got[i] && want[i] != want[i])) {
+					t.Fatalf("%s n=%d: element %d is %v, want %v", name, n, i, got[i], want[i])
+				}
+			}
+			gu, wu := slices.Compact(got), slices.Compact(want)
+			if len(gu) != len(wu) {
+				t.Fatalf("%s n=%d: %d distinct values, want %d", name, n, len(gu), len(wu))
+			}
+			gs, gok := DetectGrid(v)
+			ws, wok, _ := detectGridSorted(wu)
+			if gs != ws || gok != wok {
+				t.Fatalf("%s n=%d: DetectGrid %v %v, want %v %v", name, n, gs, gok, ws, wok)
+			}
+		}
 	}
 }
