@@ -10,7 +10,7 @@ GO ?= go
 
 # Fuzz targets, as package:Target. `make test` runs each for FUZZTIME_TEST,
 # `make fuzz` for FUZZTIME (seed corpora: PKG/testdata/fuzz/TARGET).
-FUZZ_TARGETS = ./data:FuzzLoadCSV ./data:FuzzLoadNPY ./model:FuzzDecode ./internal/safetensors:FuzzRead \
+FUZZ_TARGETS = ./data:FuzzLoadCSV ./data:FuzzLoadCSVReference ./data:FuzzLoadNPY ./model:FuzzDecode ./internal/safetensors:FuzzRead \
 	./flow:FuzzParseSpec ./train:FuzzDecodeCheckpoint
 FUZZTIME_TEST ?= 3s
 FUZZTIME ?= 2m
