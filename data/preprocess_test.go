@@ -305,3 +305,34 @@ func TestSortFloatsMatchesSlicesSort(t *testing.T) {
 		}
 	}
 }
+
+// TestStandardizerApplyFloat32: the direct float32 path gives exactly the
+// values of Apply followed by Float32, and the same shape errors.
+func TestStandardizerApplyFloat32(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	tab := &Table{Columns: []string{"a", "b", "c", "k"}, Rows: 50, Cols: 4, Source: "t.csv"}
+	for i := 0; i < tab.Rows; i++ {
+		tab.Data = append(tab.Data, rng.NormFloat64()*3+1, rng.Float64()*1e4, -rng.ExpFloat64(), 7)
+	}
+	s, _, err := FitStandardizer(tab, "drop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := s.Apply(tab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ApplyFloat32(tab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(got, want.Float32()) {
+		t.Error("ApplyFloat32 differs from Apply(...).Float32()")
+	}
+	bad := &Table{Columns: []string{"a"}, Rows: 1, Cols: 1, Data: []float64{1}, Source: "bad.csv"}
+	_, e1 := s.Apply(bad)
+	_, e2 := s.ApplyFloat32(bad)
+	if e1 == nil || e2 == nil || e1.Error() != e2.Error() {
+		t.Errorf("shape errors differ: %v / %v", e1, e2)
+	}
+}

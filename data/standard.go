@@ -71,15 +71,8 @@ func FitStandardizer(t *Table, constant string) (*Standardizer, []string, error)
 // Apply returns a new table holding the kept columns of t, standardised.
 // t must have the column count the standardizer was fitted on.
 func (s *Standardizer) Apply(t *Table) (*Table, error) {
-	if s.NumCols > 0 && t.Cols != s.NumCols {
-		return nil, &Error{Kind: ErrShape, Source: t.Source, Row: -1, Index: -1,
-			Detail: fmt.Sprintf("has %d columns but the standardizer was fitted on %d", t.Cols, s.NumCols)}
-	}
-	for _, j := range s.Keep {
-		if j < 0 || j >= t.Cols {
-			return nil, &Error{Kind: ErrShape, Source: t.Source, Row: -1, Index: -1,
-				Detail: fmt.Sprintf("standardizer column index %d out of range [0,%d)", j, t.Cols)}
-		}
+	if err := s.check(t); err != nil {
+		return nil, err
 	}
 	out := t.Select(s.Keep)
 	K := len(s.Keep)
@@ -87,6 +80,40 @@ func (s *Standardizer) Apply(t *Table) (*Table, error) {
 		row := out.Data[i*K : (i+1)*K]
 		for k := range row {
 			row[k] = (row[k] - s.Mean[k]) / s.Std[k]
+		}
+	}
+	return out, nil
+}
+
+// check reports a table whose shape does not fit s.
+func (s *Standardizer) check(t *Table) error {
+	if s.NumCols > 0 && t.Cols != s.NumCols {
+		return &Error{Kind: ErrShape, Source: t.Source, Row: -1, Index: -1,
+			Detail: fmt.Sprintf("has %d columns but the standardizer was fitted on %d", t.Cols, s.NumCols)}
+	}
+	for _, j := range s.Keep {
+		if j < 0 || j >= t.Cols {
+			return &Error{Kind: ErrShape, Source: t.Source, Row: -1, Index: -1,
+				Detail: fmt.Sprintf("standardizer column index %d out of range [0,%d)", j, t.Cols)}
+		}
+	}
+	return nil
+}
+
+// ApplyFloat32 is Apply straight into a rows × len(Keep) float32 matrix,
+// row-major (the values Apply(t).Float32() gives, without the float64
+// copy): a large table is then held once in float64 and once in float32.
+func (s *Standardizer) ApplyFloat32(t *Table) ([]float32, error) {
+	if err := s.check(t); err != nil {
+		return nil, err
+	}
+	K := len(s.Keep)
+	out := make([]float32, t.Rows*K)
+	for i := 0; i < t.Rows; i++ {
+		src := t.Data[i*t.Cols : (i+1)*t.Cols]
+		dst := out[i*K : (i+1)*K]
+		for k, j := range s.Keep {
+			dst[k] = float32((src[j] - s.Mean[k]) / s.Std[k])
 		}
 	}
 	return out, nil

@@ -133,11 +133,11 @@ func PrepareData(cfg DataConfig) (*Prepared, error) {
 		}
 	}
 	conv := func(t *data.Table) (*tensor.Mat[float32], error) {
-		s, err := std.Apply(t)
+		v, err := std.ApplyFloat32(t)
 		if err != nil {
 			return nil, err
 		}
-		return tensor.FromSlice(s.Rows, s.Cols, s.Float32()), nil
+		return tensor.FromSlice(t.Rows, len(std.Keep), v), nil
 	}
 	if p.Train, err = conv(tr); err != nil {
 		return nil, err
