@@ -1,7 +1,9 @@
 package search
 
 import (
+	"cmp"
 	"runtime"
+	"slices"
 	"sync/atomic"
 
 	"github.com/autonf/autonf/flow"
@@ -144,10 +146,12 @@ func (s *Supernet[T]) allLayers() []flow.Layer[T] {
 }
 
 // paramUnits groups the candidates of one slot that share a parameter
-// (transitively), each group in ascending order and the groups ordered
-// by their first candidate. Candidates of different groups have disjoint
-// gradients, so their backward passes may run at once; those of one group
-// run one after another, in order.
+// (transitively), each group in ascending order, the groups by decreasing
+// cost (the candidates' Cost().ForwardFLOPs; ties by first candidate), so
+// that the workers, taking items in list order, start on the longest.
+// Candidates of different groups have disjoint gradients, so their
+// backward passes may run at once; those of one group run one after
+// another, in order. The order of the groups changes no result.
 func paramUnits[T flow.Float](cands []flow.Layer[T]) [][]int {
 	root := make([]int, len(cands))
 	for j := range root {
@@ -186,5 +190,13 @@ func paramUnits[T flow.Float](cands []flow.Layer[T]) [][]int {
 		}
 		units[u] = append(units[u], j)
 	}
+	cost := func(u []int) float64 {
+		c := 0.0
+		for _, j := range u {
+			c += cands[j].Cost().ForwardFLOPs
+		}
+		return c
+	}
+	slices.SortStableFunc(units, func(a, b []int) int { return cmp.Compare(cost(b), cost(a)) })
 	return units
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/autonf/autonf/flow"
 	"github.com/autonf/autonf/tensor"
@@ -41,6 +42,7 @@ type sampler[T flow.Float] struct {
 	coef   []float64 // per row (ℓ − b)/N of the score-function estimator
 	q      []float64 // one slot's proposal (ThetaUniform)
 	units  [][][]int // units[i]: slot i's candidates grouped by shared parameters (see paramUnits)
+	order  [][]int   // order[i]: slot i's candidates, the costliest first (the units flattened)
 	job    sampleJob[T]
 }
 
@@ -61,7 +63,7 @@ func (j *sampleJob[T]) do(i int) {
 	sm := s.sm
 	D := s.Dim
 	if !j.backward {
-		g := &sm.groups[j.slot][i]
+		g := &sm.groups[j.slot][sm.order[j.slot][i]]
 		if len(g.rows) == 0 {
 			return
 		}
@@ -118,7 +120,9 @@ func (s *Supernet[T]) buildSampler() {
 			gs[j] = group[T]{op: flow.NewOp(l), x: newMat[T](), z: newMat[T](), dz: newMat[T](), dx: newMat[T]()}
 		}
 		sm.groups = append(sm.groups, gs)
-		sm.units = append(sm.units, paramUnits(c))
+		us := paramUnits(c)
+		sm.units = append(sm.units, us)
+		sm.order = append(sm.order, slices.Concat(us...))
 		sm.outs = append(sm.outs, newMat[T]())
 		sm.grads = append(sm.grads, newMat[T]())
 	}
