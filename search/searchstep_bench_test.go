@@ -23,10 +23,12 @@ var benchHidden = []int{64, 64}
 
 var benchFamilies = []string{"maf", "nsf-ar", "affine-coupling", "nsf-coupling"}
 
-func benchCands() []flow.LayerSpec {
+func benchCands() []flow.LayerSpec { return benchCandsHidden(benchHidden) }
+
+func benchCandsHidden(hidden []int) []flow.LayerSpec {
 	var cs []flow.LayerSpec
 	for _, f := range benchFamilies {
-		cs = append(cs, flow.LayerSpec{Type: "chain", Layers: flow.CandidateBlock(f, benchHidden, benchBins)})
+		cs = append(cs, flow.LayerSpec{Type: "chain", Layers: flow.CandidateBlock(f, hidden, benchBins)})
 	}
 	return cs
 }
@@ -59,28 +61,7 @@ func benchMixedArch(n int) []int {
 // (NLLGrad and Adam) of an ordinary flow of the same number of layers.
 func BenchmarkSearchStep(b *testing.B) {
 	tr, va := benchData(1), benchData(2)
-	step := func(b *testing.B, n int, est Estimator) {
-		net, err := NewFromSpecs[float32](benchDim, Uniform(n, benchCands()), rand.New(rand.NewPCG(3, 4)))
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := net.InitFromData(tr); err != nil {
-			b.Fatal(err)
-		}
-		s, err := NewSearcher(net, Config{Estimator: est, Seed: 5, NoHistory: true})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if _, err := s.Step(tr, va); err != nil { // warm the workspaces
-			b.Fatal(err)
-		}
-		b.ResetTimer()
-		for b.Loop() {
-			if _, err := s.Step(tr, va); err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
+	step := func(b *testing.B, n int, est Estimator) { stepWith(b, n, est, benchCands(), 0, tr, va) }
 	for n := 1; n <= 4; n++ {
 		b.Run(fmt.Sprintf("exact/B=%d", n), func(b *testing.B) { step(b, n, Exact) })
 	}
@@ -119,5 +100,39 @@ func BenchmarkSearchStep(b *testing.B) {
 				one()
 			}
 		})
+	}
+	// Tree- or candidate-level parallelism (Workers 0: GOMAXPROCS) against
+	// none (Workers 1: the large GEMMs split over the cores instead), with
+	// the paper's 256×2 conditioners, whose GEMMs are large enough to split.
+	big := benchCandsHidden([]int{256, 256})
+	for _, w := range []int{1, 0} {
+		b.Run(fmt.Sprintf("exact/B=2/h=256/workers=%d", w), func(b *testing.B) { stepWith(b, 2, Exact, big, w, tr, va) })
+		b.Run(fmt.Sprintf("sample/n=4/h=256/workers=%d", w), func(b *testing.B) { stepWith(b, 4, Sampled, big, w, tr, va) })
+	}
+}
+
+// stepWith times Searcher.Step over n slots of cands with the given
+// estimator and Supernet.Workers.
+func stepWith(b *testing.B, n int, est Estimator, cands []flow.LayerSpec, workers int, tr, va *tensor.Mat[float32]) {
+	net, err := NewFromSpecs[float32](benchDim, Uniform(n, cands), rand.New(rand.NewPCG(3, 4)))
+	if err != nil {
+		b.Fatal(err)
+	}
+	net.Workers = workers
+	if err := net.InitFromData(tr); err != nil {
+		b.Fatal(err)
+	}
+	s, err := NewSearcher(net, Config{Estimator: est, Seed: 5, NoHistory: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.Step(tr, va); err != nil { // warm the workspaces
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := s.Step(tr, va); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
