@@ -20,6 +20,7 @@ type node[T flow.Float] struct {
 	gz     *tensor.Mat[T] // dL/dz (accumulated from the children)
 	acc    []float64      // dL/dld: Σ over the leaves below
 	dld    []T            // acc in T
+	skip   bool           // the last backward skipped it (all incoming gradients 0)
 }
 
 // tree is the exact estimator's state; all buffers are reused across calls.
@@ -33,18 +34,83 @@ type tree[T flow.Float] struct {
 	preGz  *tensor.Mat[T]
 	preDld []T
 
-	sufOp []flow.Op[T] // per leaf
+	sufOp []flow.Op[T] // per leaf, adding into the gradients of its chunk
 	sufZ  []*tensor.Mat[T]
 	sufLd [][]T
 	sufG  []*tensor.Mat[T]
+	// The suffix's parameters are shared by every leaf: the leaves are cut
+	// into a fixed number of chunks (whatever the worker count), each
+	// adding its suffix gradients into a buffer of its own, and the
+	// buffers are added into the parameters in chunk order.
+	sufParams []*flow.Param[T]
+	sufGrads  [][][]T // [chunk][param]
+	chunks    int
 
-	scratch *tensor.Mat[T] // dx of one node
-	lp      []float64      // K×B: log p_k(x_r)
-	coef    []float64      // K×B: dL/d log p_k(x_r)
-	logW    []float64      // K
-	G       []float64      // K: dL/d log W_k
-	lse     []float64      // B
+	// units[i] lists the nodes of level i whose backward passes run one
+	// after another (the nodes of the candidates that share parameters,
+	// in node order); different units run at once.
+	units [][][]int
+	dxs   []*tensor.Mat[T] // dx of each node of the level being differentiated
+	bad   []bool           // per leaf: a non-finite log-density
+	job   treeJob[T]
+
+	lp   []float64 // K×B: log p_k(x_r)
+	coef []float64 // K×B: dL/d log p_k(x_r)
+	logW []float64 // K
+	G    []float64 // K: dL/d log W_k
+	lse  []float64 // B
 }
+
+// The phases of the tree that run on the workers.
+const (
+	phaseForward  = iota // item: a node of the level
+	phaseLeaves          // item: a leaf (suffix, base log-density)
+	phaseLeafBack        // item: a chunk of leaves (base and suffix gradient)
+	phaseNodeBack        // item: a unit of the level
+	phaseReduce          // item: a node of the level above (its children's dx and acc)
+)
+
+// treeJob is the tree's task: one phase over one level.
+type treeJob[T flow.Float] struct {
+	s     *Supernet[T]
+	x     *tensor.Mat[T]
+	phase int
+	level int
+}
+
+func (j *treeJob[T]) do(i int) {
+	s := j.s
+	switch j.phase {
+	case phaseForward:
+		s.forwardNode(j.x, j.level, i)
+	case phaseLeaves:
+		s.forwardLeaf(j.x.Rows, i)
+	case phaseLeafBack:
+		t := s.tr
+		K := len(t.paths)
+		for k := i * K / t.chunks; k < (i+1)*K/t.chunks; k++ {
+			s.backwardLeaf(j.x.Rows, k)
+		}
+	case phaseNodeBack:
+		for _, n := range s.tr.units[j.level][i] {
+			s.backwardNode(j.x.Rows, j.level, n)
+		}
+	case phaseReduce:
+		s.reduceChildren(j.x.Rows, j.level, i)
+	}
+}
+
+// runTree runs one phase of the tree over n items on the workers.
+func (s *Supernet[T]) runTree(x *tensor.Mat[T], phase, level, n int) {
+	t := s.tr
+	t.job = treeJob[T]{s: s, x: x, phase: phase, level: level}
+	s.pool().run(s.workers(), n, &t.job)
+	t.job = treeJob[T]{}
+}
+
+// maxSuffixChunks is the number of leaf chunks with a suffix (each holds a
+// copy of the suffix's gradients).
+const maxSuffixChunks = 8
 
 func newMat[T flow.Float]() *tensor.Mat[T] { return &tensor.Mat[T]{} }
 
@@ -56,9 +122,9 @@ func (s *Supernet[T]) buildTree() error {
 	if k := s.NumPaths(); k > MaxPaths {
 		return fmt.Errorf("search: %d paths exceed the exact estimator's limit %d; use the sample estimator or block-wise search", k, MaxPaths)
 	}
-	t := &tree[T]{scratch: newMat[T]()}
+	t := &tree[T]{}
 	count := 1
-	for i, c := range s.Slots {
+	for _, c := range s.Slots {
 		m := len(c)
 		lv := make([]node[T], count*m)
 		for p := 0; p < count; p++ {
@@ -66,24 +132,48 @@ func (s *Supernet[T]) buildTree() error {
 				lv[p*m+j] = node[T]{layer: l, parent: p, op: flow.NewOp(l), z: newMat[T](), gz: newMat[T]()}
 			}
 		}
+		var units [][]int
+		for _, u := range paramUnits(c) {
+			var nodes []int
+			for p := 0; p < count; p++ {
+				for _, j := range u {
+					nodes = append(nodes, p*m+j)
+				}
+			}
+			units = append(units, nodes)
+		}
 		t.levels = append(t.levels, lv)
+		t.units = append(t.units, units)
 		count *= m
-		_ = i
 	}
 	K := count
 	for k := 0; k < K; k++ {
 		t.paths = append(t.paths, s.PathArch(k))
+		t.dxs = append(t.dxs, newMat[T]())
 	}
+	t.bad = make([]bool, K)
+	t.chunks = K
 	if s.pre != nil {
 		t.preOp = flow.NewOp(s.pre)
 		t.preZ, t.preGz = newMat[T](), newMat[T]()
 	}
 	if s.suf != nil {
-		for k := 0; k < K; k++ {
-			t.sufOp = append(t.sufOp, flow.NewOp(s.suf))
-			t.sufZ = append(t.sufZ, newMat[T]())
-			t.sufG = append(t.sufG, newMat[T]())
-			t.sufLd = append(t.sufLd, nil)
+		t.chunks = min(K, maxSuffixChunks)
+		t.sufParams = s.suf.Params()
+		for c := 0; c < t.chunks; c++ {
+			gs := make([][]T, len(t.sufParams))
+			for q, p := range t.sufParams {
+				gs[q] = make([]T, len(p.Value))
+			}
+			t.sufGrads = append(t.sufGrads, gs)
+		}
+		for c := 0; c < t.chunks; c++ {
+			for k := c * K / t.chunks; k < (c+1)*K/t.chunks; k++ {
+				t.sufOp = append(t.sufOp, s.suf.NewOp(t.sufGrads[c]))
+				t.sufZ = append(t.sufZ, newMat[T]())
+				t.sufG = append(t.sufG, newMat[T]())
+				t.sufLd = append(t.sufLd, nil)
+			}
 		}
 	}
 	t.logW = make([]float64, K)
@@ -102,67 +192,83 @@ func (s *Supernet[T]) forwardTree(x *tensor.Mat[T]) error {
 	}
 	t := s.tr
 	B, D := x.Rows, s.Dim
-	in := x
 	if s.pre != nil {
 		t.preZ.Resize(B, D)
 		t.preLd = grow(t.preLd, B)
 		t.preOp.Forward(x, t.preZ, t.preLd)
-		in = t.preZ
 	}
 	for i, lv := range t.levels {
-		for n := range lv {
-			nd := &lv[n]
-			src, pcum := in, []float64(nil)
-			if i > 0 {
-				p := &t.levels[i-1][nd.parent]
-				src, pcum = p.z, p.cum
-			}
-			nd.z.Resize(B, D)
-			nd.ld = grow(nd.ld, B)
-			nd.cum = grow(nd.cum, B)
-			nd.op.Forward(src, nd.z, nd.ld)
-			for r, v := range nd.ld {
-				switch {
-				case pcum != nil:
-					nd.cum[r] = pcum[r] + float64(v)
-				case s.pre != nil:
-					nd.cum[r] = float64(t.preLd[r]) + float64(v)
-				default:
-					nd.cum[r] = float64(v)
-				}
-			}
-		}
+		s.runTree(x, phaseForward, i, len(lv))
 	}
-	leaves := t.levels[len(t.levels)-1]
-	K := len(leaves)
+	K := len(t.paths)
 	t.lp = grow(t.lp, K*B)
+	s.runTree(x, phaseLeaves, 0, K)
 	bad := false
-	for k := range leaves {
-		lf := &leaves[k]
-		zf := lf.z
-		var sld []T
-		if s.suf != nil {
-			t.sufZ[k].Resize(B, D)
-			t.sufLd[k] = grow(t.sufLd[k], B)
-			t.sufOp[k].Forward(lf.z, t.sufZ[k], t.sufLd[k])
-			zf, sld = t.sufZ[k], t.sufLd[k]
-		}
-		lp := t.lp[k*B : (k+1)*B]
-		for r := range lp {
-			v := logNormal(zf.Data[r*D:(r+1)*D]) + lf.cum[r]
-			if sld != nil {
-				v += float64(sld[r])
-			}
-			lp[r] = v
-			if !finite(v) {
-				bad = true
-			}
-		}
+	for _, b := range t.bad {
+		bad = bad || b
 	}
 	if bad {
 		return s.locateNonFinite(x)
 	}
 	return nil
+}
+
+// forwardNode runs node n of level i on its parent's output.
+func (s *Supernet[T]) forwardNode(x *tensor.Mat[T], i, n int) {
+	t := s.tr
+	B, D := x.Rows, s.Dim
+	nd := &t.levels[i][n]
+	src, pcum := x, []float64(nil)
+	if s.pre != nil {
+		src = t.preZ
+	}
+	if i > 0 {
+		p := &t.levels[i-1][nd.parent]
+		src, pcum = p.z, p.cum
+	}
+	nd.z.Resize(B, D)
+	nd.ld = grow(nd.ld, B)
+	nd.cum = grow(nd.cum, B)
+	nd.op.Forward(src, nd.z, nd.ld)
+	for r, v := range nd.ld {
+		switch {
+		case pcum != nil:
+			nd.cum[r] = pcum[r] + float64(v)
+		case s.pre != nil:
+			nd.cum[r] = float64(t.preLd[r]) + float64(v)
+		default:
+			nd.cum[r] = float64(v)
+		}
+	}
+}
+
+// forwardLeaf runs leaf k through the suffix and the base density into
+// t.lp, noting a non-finite value in t.bad[k].
+func (s *Supernet[T]) forwardLeaf(B, k int) {
+	t := s.tr
+	D := s.Dim
+	lf := &t.levels[len(t.levels)-1][k]
+	zf := lf.z
+	var sld []T
+	if s.suf != nil {
+		t.sufZ[k].Resize(B, D)
+		t.sufLd[k] = grow(t.sufLd[k], B)
+		t.sufOp[k].Forward(lf.z, t.sufZ[k], t.sufLd[k])
+		zf, sld = t.sufZ[k], t.sufLd[k]
+	}
+	lp := t.lp[k*B : (k+1)*B]
+	bad := false
+	for r := range lp {
+		v := logNormal(zf.Data[r*D:(r+1)*D]) + lf.cum[r]
+		if sld != nil {
+			v += float64(sld[r])
+		}
+		lp[r] = v
+		if !finite(v) {
+			bad = true
+		}
+	}
+	t.bad[k] = bad
 }
 
 // locateNonFinite finds the first stage of the last tree forward with a
@@ -345,6 +451,9 @@ func (s *Supernet[T]) addAlphaGrad(paths [][]int, G []float64) {
 }
 
 // backwardTree propagates t.coef through the tree into the θ gradients.
+// Each phase runs on the workers; what they share is reduced in node
+// order, the order of a serial sweep, so the result does not depend on
+// the worker count.
 func (s *Supernet[T]) backwardTree(x *tensor.Mat[T]) {
 	t := s.tr
 	B, D := x.Rows, s.Dim
@@ -354,9 +463,7 @@ func (s *Supernet[T]) backwardTree(x *tensor.Mat[T]) {
 		for m := range t.levels[i] {
 			nd := &t.levels[i][m]
 			nd.gz.Resize(B, D)
-			nd.gz.Zero()
 			nd.acc = grow(nd.acc, B)
-			clear(nd.acc)
 		}
 	}
 	if s.pre != nil {
@@ -365,66 +472,26 @@ func (s *Supernet[T]) backwardTree(x *tensor.Mat[T]) {
 		t.preDld = grow(t.preDld, B)
 	}
 	// Leaves: the base term (and the suffix) give dL/dz of the leaf output.
-	leaves := t.levels[n-1]
-	for k := range leaves {
-		lf := &leaves[k]
-		c := t.coef[k*B : (k+1)*B]
-		lf.acc = grow(lf.acc, B)
-		copy(lf.acc, c)
-		lf.gz.Resize(B, D)
-		zf, g := lf.z, lf.gz
-		if s.suf != nil {
-			zf, g = t.sufZ[k], t.sufG[k]
-			g.Resize(B, D)
-		}
-		// d(c·log N(z))/dz = −c·z.
-		for r := 0; r < B; r++ {
-			cr := T(-c[r])
-			zr, gr := zf.Data[r*D:(r+1)*D], g.Data[r*D:(r+1)*D]
-			for d := range gr {
-				gr[d] = cr * zr[d]
-			}
-		}
-		if s.suf != nil {
-			lf.dld = grow(lf.dld, B)
-			for r, v := range c {
-				lf.dld[r] = T(v)
-			}
-			t.sufOp[k].Backward(g, lf.dld, lf.gz)
+	for _, gs := range t.sufGrads {
+		for _, g := range gs {
+			clear(g)
 		}
 	}
-	// Bottom-up through the levels.
+	s.runTree(x, phaseLeafBack, 0, t.chunks)
+	for c := range t.sufGrads {
+		for q, p := range t.sufParams {
+			addInto(p.Grad, t.sufGrads[c][q])
+		}
+	}
+	// Bottom-up through the levels: the units of a level, then each node
+	// of the level above gathers its children's dL/dx and dL/dld.
 	for i := n - 1; i >= 0; i-- {
-		for m := range t.levels[i] {
-			nd := &t.levels[i][m]
-			if i > 0 && zeroNode(nd, B*D) {
-				continue // weight 0 below this node (one-hot α): nothing to propagate
-			}
-			nd.dld = grow(nd.dld, B)
-			for r, v := range nd.acc {
-				nd.dld[r] = T(v)
-			}
-			var dx *tensor.Mat[T]
-			if i > 0 || s.pre != nil {
-				dx = t.scratch
-				dx.Resize(B, D)
-			}
-			nd.op.Backward(nd.gz, nd.dld, dx)
-			if dx == nil {
-				continue
-			}
-			var pg *tensor.Mat[T]
-			if i > 0 {
-				p := &t.levels[i-1][nd.parent]
-				pg = p.gz
-				for r, v := range nd.acc {
-					p.acc[r] += v
-				}
-			} else {
-				pg = t.preGz
-			}
-			for e, v := range dx.Data[:B*D] {
-				pg.Data[e] += v
+		s.runTree(x, phaseNodeBack, i, len(t.units[i]))
+		if i > 0 {
+			s.runTree(x, phaseReduce, i-1, len(t.levels[i-1]))
+		} else if s.pre != nil {
+			for m := range t.levels[0] {
+				addInto(t.preGz.Data[:B*D], t.dxs[m].Data[:B*D])
 			}
 		}
 	}
@@ -438,6 +505,89 @@ func (s *Supernet[T]) backwardTree(x *tensor.Mat[T]) {
 			t.preDld[r] = T(v)
 		}
 		t.preOp.Backward(t.preGz, t.preDld, nil)
+	}
+}
+
+// backwardLeaf sets leaf k's dL/dld and dL/dz from the base term (through
+// the suffix, whose gradients go to the leaf's chunk).
+func (s *Supernet[T]) backwardLeaf(B, k int) {
+	t := s.tr
+	D := s.Dim
+	lf := &t.levels[len(t.levels)-1][k]
+	c := t.coef[k*B : (k+1)*B]
+	lf.acc = grow(lf.acc, B)
+	copy(lf.acc, c)
+	lf.gz.Resize(B, D)
+	zf, g := lf.z, lf.gz
+	if s.suf != nil {
+		zf, g = t.sufZ[k], t.sufG[k]
+		g.Resize(B, D)
+	}
+	// d(c·log N(z))/dz = −c·z.
+	for r := 0; r < B; r++ {
+		cr := T(-c[r])
+		zr, gr := zf.Data[r*D:(r+1)*D], g.Data[r*D:(r+1)*D]
+		for d := range gr {
+			gr[d] = cr * zr[d]
+		}
+	}
+	if s.suf != nil {
+		lf.dld = grow(lf.dld, B)
+		for r, v := range c {
+			lf.dld[r] = T(v)
+		}
+		t.sufOp[k].Backward(g, lf.dld, lf.gz)
+	}
+}
+
+// backwardNode differentiates node m of level i, writing its dL/dx into
+// t.dxs[m] (unless it has no input gradient to give: level 0 without a
+// prefix, or a node skipped because everything below it has weight 0).
+func (s *Supernet[T]) backwardNode(B, i, m int) {
+	t := s.tr
+	D := s.Dim
+	nd := &t.levels[i][m]
+	nd.skip = i > 0 && zeroNode(nd, B*D)
+	if nd.skip {
+		return // weight 0 below this node (one-hot α): nothing to propagate
+	}
+	nd.dld = grow(nd.dld, B)
+	for r, v := range nd.acc {
+		nd.dld[r] = T(v)
+	}
+	var dx *tensor.Mat[T]
+	if i > 0 || s.pre != nil {
+		dx = t.dxs[m]
+		dx.Resize(B, D)
+	}
+	nd.op.Backward(nd.gz, nd.dld, dx)
+}
+
+// reduceChildren sets node p of level i's dL/dz and dL/dld to the sums
+// over its children (in candidate order) of their dL/dx and dL/dld.
+func (s *Supernet[T]) reduceChildren(B, i, p int) {
+	t := s.tr
+	D := s.Dim
+	nd := &t.levels[i][p]
+	nd.gz.Zero()
+	clear(nd.acc)
+	m := len(s.Slots[i+1])
+	for j := 0; j < m; j++ {
+		c := &t.levels[i+1][p*m+j]
+		if c.skip {
+			continue
+		}
+		for r, v := range c.acc {
+			nd.acc[r] += v
+		}
+		addInto(nd.gz.Data[:B*D], t.dxs[p*m+j].Data[:B*D])
+	}
+}
+
+// addInto adds src into dst element by element.
+func addInto[T flow.Float](dst, src []T) {
+	for e, v := range src {
+		dst[e] += v
 	}
 }
 

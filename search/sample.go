@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/autonf/autonf/flow"
 	"github.com/autonf/autonf/tensor"
@@ -40,6 +41,72 @@ type sampler[T flow.Float] struct {
 	lp     []float64
 	coef   []float64 // per row (ℓ − b)/N of the score-function estimator
 	q      []float64 // one slot's proposal (ThetaUniform)
+	units  [][][]int // units[i]: slot i's candidates grouped by shared parameters (see paramUnits)
+	order  [][]int   // order[i]: slot i's candidates, the costliest first (the units flattened)
+	job    sampleJob[T]
+}
+
+// sampleJob is the sample estimator's task: the candidates of one slot,
+// forward (item: a candidate; each writes only the rows that chose it)
+// or backward (item: a unit of candidates with disjoint gradients).
+type sampleJob[T flow.Float] struct {
+	s        *Supernet[T]
+	backward bool
+	slot     int
+	in, cur  *tensor.Mat[T] // forward: the slot's input; backward: dL/d its output
+	out      *tensor.Mat[T] // forward: the slot's output; backward: dL/d its input (nil for none)
+	inv      T              // backward: 1/N
+}
+
+func (j *sampleJob[T]) do(i int) {
+	s := j.s
+	sm := s.sm
+	D := s.Dim
+	if !j.backward {
+		g := &sm.groups[j.slot][sm.order[j.slot][i]]
+		if len(g.rows) == 0 {
+			return
+		}
+		gatherRows(g.x, j.in, g.rows)
+		g.z.Resize(len(g.rows), D)
+		g.ld = grow(g.ld, len(g.rows))
+		g.op.Forward(g.x, g.z, g.ld)
+		scatterRows(j.out, g.z, g.rows)
+		for a, r := range g.rows {
+			sm.cum[r] += float64(g.ld[a])
+		}
+		return
+	}
+	for _, c := range sm.units[j.slot][i] {
+		g := &sm.groups[j.slot][c]
+		nr := len(g.rows)
+		if nr == 0 {
+			continue
+		}
+		gatherRows(g.dz, j.cur, g.rows)
+		g.dld = grow(g.dld, nr)
+		for a := range g.dld {
+			g.dld[a] = -j.inv
+		}
+		var dx *tensor.Mat[T]
+		if j.out != nil {
+			dx = g.dx
+			dx.Resize(nr, D)
+		}
+		g.op.Backward(g.dz, g.dld, dx)
+		if dx != nil {
+			scatterRows(j.out, dx, g.rows)
+		}
+	}
+}
+
+// runSlot runs one slot's candidates on the workers.
+func (s *Supernet[T]) runSlot(j sampleJob[T], n int) {
+	sm := s.sm
+	j.s = s
+	sm.job = j
+	s.pool().run(s.workers(), n, &sm.job)
+	sm.job = sampleJob[T]{}
 }
 
 func (s *Supernet[T]) buildSampler() {
@@ -53,6 +120,9 @@ func (s *Supernet[T]) buildSampler() {
 			gs[j] = group[T]{op: flow.NewOp(l), x: newMat[T](), z: newMat[T](), dz: newMat[T](), dx: newMat[T]()}
 		}
 		sm.groups = append(sm.groups, gs)
+		us := paramUnits(c)
+		sm.units = append(sm.units, us)
+		sm.order = append(sm.order, slices.Concat(us...))
 		sm.outs = append(sm.outs, newMat[T]())
 		sm.grads = append(sm.grads, newMat[T]())
 	}
@@ -181,20 +251,7 @@ func (s *Supernet[T]) SampleLoss(x *tensor.Mat[T], thetaGrad, alphaGrad bool) (f
 	for i, gs := range sm.groups {
 		out := sm.outs[i]
 		out.Resize(B, D)
-		for j := range gs {
-			g := &gs[j]
-			if len(g.rows) == 0 {
-				continue
-			}
-			gatherRows(g.x, in, g.rows)
-			g.z.Resize(len(g.rows), D)
-			g.ld = grow(g.ld, len(g.rows))
-			g.op.Forward(g.x, g.z, g.ld)
-			scatterRows(out, g.z, g.rows)
-			for a, r := range g.rows {
-				sm.cum[r] += float64(g.ld[a])
-			}
-		}
+		s.runSlot(sampleJob[T]{slot: i, in: in, out: out}, len(gs))
 		in = out
 	}
 	zf := in
@@ -284,27 +341,7 @@ func (s *Supernet[T]) sampleBackward(zf *tensor.Mat[T], B int) {
 		if target != nil {
 			target.Resize(B, D)
 		}
-		for j := range sm.groups[i] {
-			g := &sm.groups[i][j]
-			nr := len(g.rows)
-			if nr == 0 {
-				continue
-			}
-			gatherRows(g.dz, cur, g.rows)
-			g.dld = grow(g.dld, nr)
-			for a := range g.dld {
-				g.dld[a] = -inv
-			}
-			var dx *tensor.Mat[T]
-			if target != nil {
-				dx = g.dx
-				dx.Resize(nr, D)
-			}
-			g.op.Backward(g.dz, g.dld, dx)
-			if dx != nil {
-				scatterRows(target, dx, g.rows)
-			}
-		}
+		s.runSlot(sampleJob[T]{backward: true, slot: i, cur: cur, out: target, inv: inv}, len(sm.units[i]))
 		cur = target
 	}
 	if s.pre != nil {

@@ -133,6 +133,15 @@ type Supernet[T flow.Float] struct {
 	// (the batch must hold every row twice; see SampleLoss).
 	PairedBaseline bool
 
+	// Workers is the number of goroutines a loss spreads its independent
+	// work over: the tree nodes of one level (Evaluate) or the candidates
+	// of one slot (SampleLoss). 0 means GOMAXPROCS; 1 runs serially and
+	// leaves large matrix products to split over the cores instead. The
+	// losses and gradients are bit-identical for every value: what the
+	// workers share is reduced in a fixed order. Supernets with BatchNorm
+	// layers always run serially.
+	Workers int
+
 	alphaParam *flow.Param[float64]
 	pre, suf   flow.Layer[T] // chains of Prefix / Suffix, nil when empty
 	logw       [][]float64   // log-softmax of Alpha (refreshed by each loss)
@@ -140,6 +149,8 @@ type Supernet[T flow.Float] struct {
 	tr         *tree[T]      // exact-estimator state, built on first use
 	sm         *sampler[T]   // sample-estimator state, built on first use
 	rng        *rand.Rand
+	pl         *pool // the workers, made on first use
+	batchNorm  int8  // 1: some layer has BatchNorm, −1: none, 0: not checked
 }
 
 // New assembles a supernet over data of dimension dim. slots[i] lists the
