@@ -242,17 +242,23 @@ func (t *gemmTask) computeInPlace(buf *packBuf, jc, pc, kc, cols int) {
 				continue
 			}
 			kn.fnS(kc, ap, ars, acs, bp, t.ldb, tile, nr, t.alpha, 0)
-			for i := 0; i < rows; i++ {
-				ci := c[co+i*ldc : co+i*ldc+nr]
-				ti := tile[i*nr : i*nr+nr]
-				if beta == 0 {
-					copy(ci, ti)
-				} else {
-					for j, v := range ti {
-						ci[j] = beta*ci[j] + v
-					}
-				}
-			}
+			storeTile(c[co:], ldc, tile, nr, rows, nr, beta)
+		}
+	}
+}
+
+// storeTile writes the rows × cols corner of an edge tile (row i at
+// tile[i*nr:]) into C (row i at c[i*ldc:]): C = tile + beta·C.
+func storeTile(c []float32, ldc int, tile []float32, nr, rows, cols int, beta float32) {
+	for i := 0; i < rows; i++ {
+		ci := c[i*ldc : i*ldc+cols]
+		ti := tile[i*nr : i*nr+cols]
+		if beta == 0 {
+			copy(ci, ti)
+			continue
+		}
+		for j, v := range ti {
+			ci[j] = beta*ci[j] + v
 		}
 	}
 }
@@ -288,17 +294,7 @@ func (t *gemmTask) compute(buf *packBuf, bpack []float32, jc, pc, kc, i0, i1, j0
 				continue
 			}
 			kn.fn(kc, ap, ars, acs, bp, tile, nr, t.alpha, 0)
-			for i := 0; i < rows; i++ {
-				ci := c[co+i*ldc : co+i*ldc+cols]
-				ti := tile[i*nr : i*nr+cols]
-				if beta == 0 {
-					copy(ci, ti)
-				} else {
-					for j, v := range ti {
-						ci[j] = beta*ci[j] + v
-					}
-				}
-			}
+			storeTile(c[co:], ldc, tile, nr, rows, cols, beta)
 		}
 	}
 }

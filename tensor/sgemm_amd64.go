@@ -8,17 +8,12 @@ import (
 	"golang.org/x/sys/cpu"
 )
 
-// kernAVX512 is the 12×32 AVX-512 micro-kernel (sgemm_amd64.s); see
-// sgemmKernel for the contract.
+// kernAVX512 is the 12×32 AVX-512 micro-kernel (sgemm_amd64.s) with B
+// rows at stride rsB: 32 for a packed panel (sgemmKernel's contract), a
+// row-major operand's row stride to read it in place.
 //
 //go:noescape
-func kernAVX512(kc int, a *float32, rsA, csA int, b *float32, c *float32, ldc int, alpha, beta float32)
-
-// kernAVX512S is kernAVX512 reading B in place, row p at b[p*rsB:]
-// (sgemm_amd64.s).
-//
-//go:noescape
-func kernAVX512S(kc int, a *float32, rsA, csA int, b *float32, rsB int, c *float32, ldc int, alpha, beta float32)
+func kernAVX512(kc int, a *float32, rsA, csA int, b *float32, rsB int, c *float32, ldc int, alpha, beta float32)
 
 // kernAVX2 is the 6×16 AVX2+FMA micro-kernel (sgemm_amd64.s).
 //
@@ -30,10 +25,10 @@ func archKernels() []*sgemmKernel {
 	if cpu.X86.HasAVX512F {
 		ks = append(ks, &sgemmKernel{name: "avx512", mr: 12, nr: 32,
 			fn: func(kc int, a []float32, rsA, csA int, b []float32, c []float32, ldc int, alpha, beta float32) {
-				kernAVX512(kc, unsafe.SliceData(a), rsA, csA, unsafe.SliceData(b), unsafe.SliceData(c), ldc, alpha, beta)
+				kernAVX512(kc, unsafe.SliceData(a), rsA, csA, unsafe.SliceData(b), 32, unsafe.SliceData(c), ldc, alpha, beta)
 			},
 			fnS: func(kc int, a []float32, rsA, csA int, b []float32, rsB int, c []float32, ldc int, alpha, beta float32) {
-				kernAVX512S(kc, unsafe.SliceData(a), rsA, csA, unsafe.SliceData(b), rsB, unsafe.SliceData(c), ldc, alpha, beta)
+				kernAVX512(kc, unsafe.SliceData(a), rsA, csA, unsafe.SliceData(b), rsB, unsafe.SliceData(c), ldc, alpha, beta)
 			}})
 	}
 	if cpu.X86.HasAVX2 && cpu.X86.HasFMA {
