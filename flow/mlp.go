@@ -257,9 +257,7 @@ func (m *MLP[T]) Forward(w *MLPWork[T], x *Mat[T]) *Mat[T] {
 					tensor.Gemm(false, false, in.Rows, b.n1-b.n0, b.k, 1, in.Data, nIn, m.W[l].Value[b.n0:], nOut, 0, dst.Data[b.n0:], nOut)
 					continue
 				}
-				for r := 0; r < in.Rows; r++ {
-					clear(dst.Data[r*nOut+b.n0 : r*nOut+b.n1])
-				}
+				clearCols(dst.Data, in.Rows, nOut, b.n0, b.n1)
 			}
 		} else {
 			tensor.Gemm(false, false, in.Rows, nOut, nIn, 1, in.Data, nIn, m.W[l].Value, nOut, 0, dst.Data, nOut)
@@ -337,11 +335,7 @@ func (m *MLP[T]) Backward(w *MLPWork[T], dout *Mat[T], dx *Mat[T]) {
 					top = i
 				}
 			}
-			if kt := bs[top].k; kt < nIn {
-				for r := 0; r < rows; r++ {
-					clear(dst.Data[r*nIn+kt : (r+1)*nIn])
-				}
-			}
+			clearCols(dst.Data, rows, nIn, bs[top].k, nIn)
 			for i := range bs {
 				b := bs[(top+i)%len(bs)]
 				if b.k > 0 {
@@ -410,6 +404,17 @@ func activateGrad[T Float](a Activation, y, g []T) {
 				g[i] = 0
 			}
 		}
+	}
+}
+
+// clearCols zeroes columns [c0, c1) of the first rows rows of a row-major
+// matrix with leading dimension ld.
+func clearCols[T Float](d []T, rows, ld, c0, c1 int) {
+	if c0 >= c1 {
+		return
+	}
+	for r := 0; r < rows; r++ {
+		clear(d[r*ld+c0 : r*ld+c1])
 	}
 }
 

@@ -90,9 +90,7 @@ func (m *MLP[T]) forwardBF16(w *MLPWork[T], l int, in, dst *Mat[T]) bool {
 				tensor.GemmBF16Packed(in.Rows, b.n1-b.n0, 0, b.k, 1, &bf.a, false, wv[b.n0:], nOut, 0, d[b.n0:], nOut)
 				continue
 			}
-			for r := 0; r < in.Rows; r++ {
-				clear(d[r*nOut+b.n0 : r*nOut+b.n1])
-			}
+			clearCols(d, in.Rows, nOut, b.n0, b.n1)
 		}
 		return true
 	}
@@ -152,9 +150,7 @@ func (m *MLP[T]) inputGradBF16(w *MLPWork[T], l int, g, dst *Mat[T]) bool {
 			}
 		}
 		if lo >= hi {
-			for r := 0; r < rows; r++ {
-				clear(d[r*nIn+i0 : r*nIn+i1])
-			}
+			clearCols(d, rows, nIn, i0, i1)
 			continue
 		}
 		tensor.GemmBF16Packed(rows, i1-i0, lo, hi-lo, 1, &bf.a, true, wv[i0*nOut+lo:], nOut, 0, d[i0:], nIn)

@@ -225,14 +225,13 @@ func (f *Flow[T]) parallelNLLGrad(x *Mat[T], w int) (float64, error) {
 	sum, err := p.exec(w)
 	// Reduce the shards' gradients into the master's: vector adds over the
 	// flat gradient buffers, split across cores when large.
-	master := f.paramList()
-	flat := f.flat()
-	if flat {
+	if f.flat() {
 		p.reduceDst, p.reduceN = f.grad, w-1
 		tensor.ParallelFor(len(f.grad), reduceGrain, p.reduce)
 		p.reduceDst = nil
 		return sum / float64(n), err
 	}
+	master := f.paramList()
 	for r := 0; r < w-1; r++ {
 		off := 0
 		for _, mp := range master {
